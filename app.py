@@ -1,0 +1,195 @@
+"""The contact centre: create_app() assembles the parts; `python app.py …` is the CLI."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import secrets
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from flask import Flask, jsonify, request
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
+from werkzeug.serving import make_server
+
+from caseboard import api, auth
+from caseboard.services import Services, build_services, prepare_database, seed_demo
+from caseboard.workers import Worker
+from routing import route
+from settings import ConfigError, load_config
+
+log = logging.getLogger("contact_centre")
+
+
+def create_app(config: Any = None, services: Services | None = None) -> Flask:
+    """Build the web app. `config` is a settings.Config (default: load_config())."""
+    config = config or load_config()
+    services = services or build_services(config)
+    prepare_database(services)
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=config["web.secret_key"] or secrets.token_hex(32),
+        MAX_CONTENT_LENGTH=config["web.max_body_bytes"],
+        JSON_SORT_KEYS=False,
+    )
+    app.extensions["contact_centre"] = services
+    app.register_blueprint(api.bp)
+
+    @app.get("/healthz")
+    def healthz() -> ResponseReturnValue:
+        return jsonify(status="ok")
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> ResponseReturnValue:
+        # The API speaks JSON, errors included; pages keep Flask's HTML errors.
+        if request.path.startswith("/api/"):
+            return jsonify(error=error.name, message=error.description), error.code or 500
+        return error
+
+    return app
+
+
+# ---------------------------------------------------------------- serve
+
+
+def serve(config: Any) -> int:
+    services = build_services(config)
+    app = create_app(config, services)
+    stop = threading.Event()
+    workers = [Worker("outbox", services.dispatcher.send_one, config["outbox.poll_seconds"],
+                      stop)]
+    server = make_server(config["web.host"], config["web.port"], app, threaded=True)
+
+    def shutdown(signum: int, _frame: Any) -> None:
+        log.info("signal %s: stopping", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    web = threading.Thread(target=server.serve_forever, name="web", daemon=True)
+    web.start()
+    for worker in workers:
+        worker.start()
+    print(f"contact centre on http://{config['web.host']}:{server.port} "
+          f"(database {services.database.engine.url.render_as_string(hide_password=True)})",
+          flush=True)
+    stop.wait()
+    server.shutdown()
+    for worker in workers:
+        worker.join(timeout=10)
+    services.database.dispose()
+    print("stopped", flush=True)
+    return 0
+
+
+# ---------------------------------------------------------------- other commands
+
+
+def cmd_route(config: Any, args: argparse.Namespace) -> int:
+    from routing import RoutingRules
+
+    rules = RoutingRules.from_config(config)
+    texts: Sequence[str] = (sys.stdin.read().splitlines() if args.text == "-" else [args.text])
+    for text in texts:
+        decision = route(text, rules)
+        if args.json:
+            print(json.dumps(decision.as_dict(), ensure_ascii=False), flush=True)
+        else:
+            print(f"{decision.department}/{decision.service or '-'} "
+                  f"({decision.confidence:.2f}, {decision.priority}): "
+                  + "; ".join(decision.reasons))
+    return 0
+
+
+def cmd_create_user(config: Any, args: argparse.Namespace) -> int:
+    services = build_services(config)
+    prepare_database(services)
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else ""
+    if not password:
+        raise auth.AuthError("give the password on standard input with --password-stdin")
+    with services.database.write() as session:
+        auth.create_user(session, args.name, args.role, password,
+                         departments=tuple(args.department or ()))
+    print(f"created {args.role} {args.name}")
+    return 0
+
+
+def cmd_create_token(config: Any, args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    services = build_services(config)
+    prepare_database(services)
+    expires = dt.timedelta(days=args.expires_days) if args.expires_days else None
+    with services.database.write() as session:
+        token = auth.create_token(session, args.name, args.role, expires)
+    print(token)
+    return 0
+
+
+def cmd_seed_demo(config: Any, args: argparse.Namespace) -> int:
+    services = build_services(config)
+    prepare_database(services)
+    created = seed_demo(services)
+    print(f"demo administration ready (new users: {', '.join(created) or 'none'})")
+    return 0
+
+
+def cmd_migrate(config: Any, args: argparse.Namespace) -> int:
+    services = build_services(config)
+    prepare_database(services)
+    print("database is up to date")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(prog="app.py", description="Public-service contact centre")
+    main.add_argument("--config", help="configuration file (default: CC_CONFIG or config.toml)")
+    sub = main.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run web, channels and workers in one process")
+    p = sub.add_parser("route", help="show where a text would be routed")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("text", help="the text, or - to read one text per line from stdin")
+    p = sub.add_parser("create-user", help="create an agent, supervisor or admin")
+    p.add_argument("name")
+    p.add_argument("--role", required=True)
+    p.add_argument("--department", action="append", help="may be given several times")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    p = sub.add_parser("create-token", help="create an API token (printed once)")
+    p.add_argument("name")
+    p.add_argument("--role", required=True)
+    p.add_argument("--expires-days", type=int, default=0)
+    sub.add_parser("seed-demo", help="create the demo users and cases")
+    sub.add_parser("migrate", help="bring the database schema up to date")
+    return main
+
+
+COMMANDS: dict[str, Callable[[Any, argparse.Namespace], int]] = {
+    "route": cmd_route, "create-user": cmd_create_user, "create-token": cmd_create_token,
+    "seed-demo": cmd_seed_demo, "migrate": cmd_migrate,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        print(f"config error: {error}", file=sys.stderr)
+        return 2
+    try:
+        if args.command == "serve":
+            return serve(config)
+        return COMMANDS[args.command](config, args)
+    except (auth.AuthError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""Users and API tokens: argon2 password hashes, bearer tokens stored only as SHA-256."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlmodel import Session
+
+from caseboard.models import ApiToken, Department, User, UserDepartment, utcnow
+from settings import ROLES, TOKEN_ROLES
+
+_hasher = PasswordHasher()
+TOKEN_PREFIX = "cc_"
+MIN_PASSWORD_LENGTH = 10
+
+
+class AuthError(ValueError):
+    """Bad user or token input; the message is safe to show."""
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AuthError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def create_user(session: Session, username: str, role: str, password: str, *,
+                display_name: str = "", departments: tuple[str, ...] = (),
+                languages: tuple[str, ...] = ("en",)) -> User:
+    if role not in ROLES:
+        raise AuthError(f"unknown role {role!r} (one of {', '.join(ROLES)})")
+    if not username.isidentifier() or len(username) > 64:
+        raise AuthError(f"invalid user name {username!r}")
+    if session.execute(sa.select(User.id).where(User.username == username)).first():
+        raise AuthError(f"user {username!r} already exists")
+    for department in departments:
+        if session.get(Department, department) is None:
+            raise AuthError(f"unknown department {department!r}")
+    user = User(username=username, display_name=display_name or username, role=role,
+                password_hash=hash_password(password), languages=list(languages),
+                capacity={"phone": 1, "webchat": 3, "email": 20, "sms": 10})
+    session.add(user)
+    session.flush()
+    assert user.id is not None
+    for department in departments:
+        session.add(UserDepartment(user_id=user.id, department_id=department))
+    return user
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, name: str, role: str,
+                 expires_in: dt.timedelta | None = None) -> str:
+    """Create a token and return it; it is never stored or shown again."""
+    if role not in TOKEN_ROLES:
+        raise AuthError(f"unknown role {role!r} (one of {', '.join(TOKEN_ROLES)})")
+    if not name.strip() or len(name) > 64:
+        raise AuthError("a token needs a name of at most 64 characters")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = utcnow()
+    session.add(ApiToken(name=name, role=role, token_hash=_digest(token), created_at=now,
+                         expires_at=now + expires_in if expires_in else None))
+    return token
+
+
+@dataclass(frozen=True)
+class TokenIdentity:
+    name: str
+    role: str
+
+
+def check_token(session: Session, token: str, now: dt.datetime | None = None
+                ) -> TokenIdentity | None:
+    """The token's holder, or None when it is unknown, revoked or expired."""
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    row = session.execute(sa.select(ApiToken).where(ApiToken.token_hash == _digest(token))
+                          ).scalar_one_or_none()
+    now = now or utcnow()
+    if row is None or row.revoked_at is not None:
+        return None
+    if row.expires_at is not None and row.expires_at <= now:
+        return None
+    return TokenIdentity(row.name, row.role)

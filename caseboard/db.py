@@ -1,0 +1,126 @@
+"""Engines, transactions and migrations for SQLite (embedded) and PostgreSQL (scale-out).
+
+SQLite runs in WAL mode; write transactions start with BEGIN IMMEDIATE so two writers never
+deadlock on a lock upgrade, they queue behind busy_timeout instead. On PostgreSQL, writes that
+race on a unique key are retried as a whole transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import event, exc
+from sqlmodel import Session
+
+T = TypeVar("T")
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+_WRITE = "cc_write"
+
+
+def make_engine(url: str) -> sa.Engine:
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url)
+    return sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def _sqlite_engine(url: str) -> sa.Engine:
+    database = sa.engine.make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                              pool_size=10, max_overflow=20)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's own is deferred).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: sa.Connection) -> None:
+        write = connection.get_execution_options().get(_WRITE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+class Database:
+    """One engine plus the two ways code touches it: read() and write()."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self._write_engine = self.engine.execution_options(**{_WRITE: True})
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Session]:
+        """A session whose transaction commits at the end of the block, or rolls back."""
+        with Session(self._write_engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    def write_retrying(self, work: Callable[[Session], T], attempts: int = 6) -> T:
+        """Run work(session) in one write transaction, again if a concurrent writer won a race.
+
+        A unique-key collision (two intakes creating the same citizen) or a PostgreSQL
+        serialisation failure rolls everything back; the retry then sees the winner's rows.
+        """
+        for attempt in range(attempts):
+            try:
+                with self.write() as session:
+                    return work(session)
+            except (exc.IntegrityError, exc.OperationalError) as error:
+                if attempt == attempts - 1 or not _is_retryable(error):
+                    raise
+                time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
+        raise AssertionError("unreachable")
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _is_retryable(error: exc.DBAPIError) -> bool:
+    if isinstance(error, exc.IntegrityError):
+        return True
+    code = getattr(error.orig, "sqlstate", None)
+    # 40001 serialization_failure, 40P01 deadlock_detected; SQLite "database is locked".
+    return code in ("40001", "40P01") or "locked" in str(error.orig)
+
+
+def alembic_config(url: str) -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def migrate(database: Database) -> None:
+    """Bring the schema to the newest migration (safe to run on every start)."""
+    with database.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Several nodes may start at once: one migrates, the others wait and find it done.
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(727272)"))
+        config = alembic_config(database.url)
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")

@@ -1,0 +1,243 @@
+"""Intake: the one door every contact comes through, whatever its channel.
+
+In one transaction it finds or creates the citizen, threads the contact onto an open case or
+opens a new one (routed, with deadlines), stores the message and its attachments, writes the
+audit trail and queues the acknowledgement. The same (channel, external id) twice is one
+message: a duplicate returns the first delivery's case and changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from caseboard import audit, outbox, workflow
+from caseboard.contacts import IncomingAttachment, InboundContact, IntakeOutcome, IntakeResult
+from caseboard.db import Database
+from caseboard.files import FileStore
+from caseboard.identity import CitizenMatch, find_or_create_citizen
+from caseboard.models import (
+    Attachment,
+    Case,
+    CaseStatus,
+    IdentitySuggestion,
+    Message,
+    utcnow,
+)
+from caseboard.references import find_references, next_reference
+from caseboard.timelimits import BusinessCalendar, deadlines_for
+from routing import RoutingRules, route
+from settings import Config
+
+# Channels that can carry an acknowledgement back to the citizen, and the identity they use.
+_REPLY_IDENTITY = {"email": "email", "sms": "phone", "whatsapp": "phone", "webchat": "chat",
+                   "letter": "address"}
+# Contacts taken by staff or other systems are acknowledged where the citizen can be reached.
+_FALLBACK_REPLY = (("email", "email"), ("sms", "phone"))
+
+
+class IntakeError(ValueError):
+    """The contact cannot be taken as it is; nothing was written."""
+
+
+@dataclass
+class _NewCase:
+    case_id: int
+    reference: str
+
+
+class Intake:
+    def __init__(self, config: Config, database: Database, rules: RoutingRules,
+                 calendar: BusinessCalendar, files: FileStore) -> None:
+        self.config = config
+        self.database = database
+        self.rules = rules
+        self.calendar = calendar
+        self.files = files
+        self.prefix = config["administration.reference_prefix"]
+        self.region = config["administration.country"]
+
+    def take(self, contact: InboundContact) -> IntakeResult:
+        """Commit the contact and say what happened; raise IntakeError for bad input."""
+        self._check(contact)
+        stored = [(a, self.files.put(a.data)) for a in contact.attachments]
+        try:
+            return self.database.write_retrying(lambda s: self._take(s, contact, stored))
+        except ValueError as error:  # a malformed identity found while matching the citizen
+            raise IntakeError(str(error)) from error
+
+    def _check(self, contact: InboundContact) -> None:
+        if not contact.text.strip() and not contact.attachments and not contact.subject.strip():
+            raise IntakeError("the contact has no text")
+        if len(contact.text) > self.config["intake.max_text_chars"]:
+            raise IntakeError(f"the text is longer than {self.config['intake.max_text_chars']} "
+                              "characters")
+        limit = self.config["intake.max_attachment_bytes"]
+        for attachment in contact.attachments:
+            if len(attachment.data) > limit:
+                raise IntakeError(f"attachment {attachment.filename!r} is larger than "
+                                  f"{limit} bytes")
+        for value, label in ((contact.explicit_department, "department"),
+                             (contact.explicit_service, "service")):
+            known = (self.config.department(value) if label == "department"
+                     else self.config.service(value)) if value else True
+            if not known:
+                raise IntakeError(f"unknown {label} {value!r}")
+
+    def _take(self, session: Session, contact: InboundContact,
+              stored: list[tuple[IncomingAttachment, str]]) -> IntakeResult:
+        duplicate = _find_duplicate(session, contact)
+        if duplicate is not None:
+            return duplicate
+        now = contact.received_at or utcnow()
+        match = find_or_create_citizen(session, contact.sender, self.region, contact.channel,
+                                       contact.language)
+        case = self._thread(session, contact)
+        if case is not None and case.status != CaseStatus.CLOSED:
+            outcome = IntakeOutcome.JOINED
+            case_id, reference = self._join(session, case, contact, now)
+        else:
+            outcome = IntakeOutcome.CREATED
+            parent = case.id if case is not None else None
+            new = self._open(session, contact, match, now, parent)
+            case_id, reference = new.case_id, new.reference
+        message_id = self._store_message(session, contact, case_id, now, stored)
+        if outcome is IntakeOutcome.CREATED:
+            self._suggest_identities(session, case_id, match)
+            self._acknowledge(session, contact, case_id, reference, message_id, now)
+        return IntakeResult(outcome, reference, case_id, message_id, match.citizen_id)
+
+    def _thread(self, session: Session, contact: InboundContact) -> Case | None:
+        """The case this contact continues: a reference it quotes, or a thread id it names."""
+        for reference in find_references(f"{contact.subject}\n{contact.text}", self.prefix):
+            case = session.execute(sa.select(Case).where(Case.reference == reference)
+                                   ).scalar_one_or_none()
+            if case is not None:
+                return case
+        if contact.thread_ids:
+            case_id = session.execute(
+                sa.select(Message.case_id)
+                .where(Message.thread_id.in_(contact.thread_ids))  # type: ignore[union-attr]
+                .order_by(Message.id.desc()).limit(1)  # type: ignore[union-attr]
+            ).scalar_one_or_none()
+            if case_id is not None:
+                return session.get(Case, case_id)
+        return None
+
+    def _join(self, session: Session, case: Case, contact: InboundContact,
+              now: dt.datetime) -> tuple[int, str]:
+        assert case.id is not None
+        actor = "citizen"
+        if case.status in (CaseStatus.RESOLVED, CaseStatus.ANSWERED):
+            workflow.apply(session, case, "reopen", actor, calendar=self.calendar,
+                           channel=contact.channel, reason="follow-up from the citizen", now=now)
+        elif case.status == CaseStatus.WAITING_CITIZEN:
+            workflow.apply(session, case, "resume", actor, calendar=self.calendar,
+                           channel=contact.channel, reason="the citizen replied", now=now)
+        else:
+            case.updated_at = now
+        audit.record(session, case.id, actor, "message_received", contact.channel,
+                     external_id=contact.external_id)
+        return case.id, case.reference
+
+    def _open(self, session: Session, contact: InboundContact, match: CitizenMatch,
+              now: dt.datetime, parent_case_id: int | None) -> _NewCase:
+        decision = route(f"{contact.subject}\n{contact.text}", self.rules,
+                         explicit_department=contact.explicit_department,
+                         explicit_service=contact.explicit_service,
+                         language=contact.language or None)
+        triage = self.config["routing.triage_department"]
+        status = CaseStatus.NEW if decision.department == triage else CaseStatus.DISPATCHED
+        due = deadlines_for(self.config, self.calendar, decision.priority, decision.service, now)
+        reference = next_reference(session, self.prefix, now.year)
+        case_id = session.execute(sa.insert(Case).values(
+            reference=reference, citizen_id=match.citizen_id, department_id=decision.department,
+            service_code=decision.service, status=status, priority=decision.priority,
+            channel=contact.channel, subject=(contact.subject or _first_line(contact.text))[:200],
+            language=contact.language, routing_confidence=decision.confidence,
+            routing_reasons=list(decision.reasons), parent_case_id=parent_case_id,
+            return_count=0, created_at=now, updated_at=now,
+            first_response_due=due.first_response_due, resolution_due=due.resolution_due,
+        ).returning(Case.id)).scalar_one()
+        audit.record(session, case_id, "citizen", "created", contact.channel,
+                     external_id=contact.external_id, parent_case_id=parent_case_id)
+        audit.record(session, case_id, "system", "routed", contact.channel,
+                     **decision.as_dict())
+        if status == CaseStatus.DISPATCHED:
+            audit.record(session, case_id, "system", "dispatch", contact.channel,
+                         to="dispatched", to_department=decision.department)
+        return _NewCase(case_id, reference)
+
+    def _store_message(self, session: Session, contact: InboundContact, case_id: int,
+                       now: dt.datetime, stored: list[tuple[IncomingAttachment, str]]) -> int:
+        sender = contact.sender
+        message_id = session.execute(sa.insert(Message).values(
+            case_id=case_id, direction="in", channel=contact.channel,
+            external_id=contact.external_id, thread_id=contact.own_thread_id or None,
+            sender=sender.email or sender.phone or sender.chat_session or sender.name,
+            subject=contact.subject, text=contact.text, language=contact.language,
+            delivery_status="received", delivery_error="", details=dict(contact.metadata),
+            created_at=now,
+        ).returning(Message.id)).scalar_one()
+        for attachment, digest in stored:
+            session.execute(sa.insert(Attachment).values(
+                message_id=message_id, sha256=digest,
+                filename=attachment.filename, content_type=attachment.content_type,
+                size=len(attachment.data)))
+        return message_id
+
+    def _suggest_identities(self, session: Session, case_id: int, match: CitizenMatch) -> None:
+        for suggestion in match.suggestions:
+            session.execute(sa.insert(IdentitySuggestion).values(
+                case_id=case_id, citizen_id=match.citizen_id,
+                suggested_citizen_id=suggestion.citizen_id, score=suggestion.score,
+                reason=suggestion.reason, status="pending", created_at=utcnow()))
+
+    def _acknowledge(self, session: Session, contact: InboundContact, case_id: int,
+                     reference: str, message_id: int, now: dt.datetime) -> None:
+        if contact.automated:
+            return
+        target = _acknowledgement_target(contact)
+        if target is None:
+            return
+        channel, recipient = target
+        outbox.enqueue(session, case_id=case_id, channel=channel, recipient=recipient,
+                       kind="acknowledgement", now=now,
+                       payload={"reference": reference, "language": contact.language or "en",
+                                "in_reply_to": contact.own_thread_id,
+                                "subject": contact.subject})
+        audit.record(session, case_id, "system", "acknowledgement_queued", channel,
+                     recipient=recipient, message_id=message_id)
+
+
+def _find_duplicate(session: Session, contact: InboundContact) -> IntakeResult | None:
+    row = session.execute(
+        sa.select(Message.id, Message.case_id, Case.reference, Case.citizen_id)
+        .join(Case, Case.id == Message.case_id)  # type: ignore[arg-type]
+        .where(Message.channel == contact.channel,  # type: ignore[arg-type]
+               Message.external_id == contact.external_id)  # type: ignore[arg-type]
+    ).first()
+    if row is None:
+        return None
+    message_id, case_id, reference, citizen_id = row
+    return IntakeResult(IntakeOutcome.DUPLICATE, reference, case_id, message_id, citizen_id)
+
+
+def _acknowledgement_target(contact: InboundContact) -> tuple[str, str] | None:
+    sender = contact.sender
+    values = {"email": sender.email.strip(), "phone": sender.phone.strip(),
+              "chat": sender.chat_session.strip(), "address": sender.address.strip()}
+    kind = _REPLY_IDENTITY.get(contact.channel)
+    if kind is not None:
+        return (contact.channel, values[kind]) if values[kind] else None
+    for channel, fallback in _FALLBACK_REPLY:
+        if values[fallback]:
+            return channel, values[fallback]
+    return None
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")

@@ -1,0 +1,270 @@
+"""The domain model: departments, citizens, cases, messages, users, audit and outbox.
+
+Times are stored as naive UTC (SQLite has no time zones) and come back as aware UTC, through
+the UTCDateTime column type. Schema changes go through Alembic (caseboard/migrations).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import JSON, Field, SQLModel
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
+    """Stores aware datetimes as naive UTC; returns them aware again."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where UTC is required")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        return None if value is None else value.replace(tzinfo=dt.UTC)
+
+
+def _time(nullable: bool = True, index: bool = False) -> Any:
+    if nullable:
+        return Field(default=None, sa_type=UTCDateTime, nullable=True, index=index)
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=index)
+
+
+class CaseStatus(enum.StrEnum):
+    NEW = "new"
+    DISPATCHED = "dispatched"
+    ACCEPTED = "accepted"
+    IN_PROGRESS = "in_progress"
+    WAITING_CITIZEN = "waiting_citizen"
+    ANSWERED = "answered"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class Direction(enum.StrEnum):
+    IN = "in"
+    OUT = "out"
+    NOTE = "note"
+
+
+class IdentityKind(enum.StrEnum):
+    EMAIL = "email"
+    PHONE = "phone"
+    CHAT = "chat"
+    ADDRESS = "address"
+
+
+class Department(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=40)
+    name_en: str
+    name_zh: str = ""
+    active: bool = True
+
+
+class ServiceType(SQLModel, table=True):
+    __tablename__ = "service_type"
+
+    code: str = Field(primary_key=True, max_length=40)
+    department_id: str = Field(foreign_key="department.id", index=True)
+    name_en: str
+    name_zh: str = ""
+    priority: str = "normal"
+    active: bool = True
+
+
+class Citizen(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = ""
+    address: str = ""
+    postcode: str = Field(default="", index=True)
+    preferred_language: str = ""
+    preferred_channel: str = ""
+    created_at: dt.datetime = _time(nullable=False)
+
+
+class CitizenIdentity(SQLModel, table=True):
+    """One way to reach a citizen; (kind, value) is unique so one address means one citizen."""
+
+    __tablename__ = "citizen_identity"
+    __table_args__ = (sa.UniqueConstraint("kind", "value", name="uq_identity_kind_value"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    citizen_id: int = Field(foreign_key="citizen.id", index=True)
+    kind: str = Field(max_length=16)
+    value: str = Field(max_length=320)
+    created_at: dt.datetime = _time(nullable=False)
+
+
+class IdentitySuggestion(SQLModel, table=True):
+    """A possible match (e.g. same name and postcode) for an agent to confirm or reject."""
+
+    __tablename__ = "identity_suggestion"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    citizen_id: int = Field(foreign_key="citizen.id")
+    suggested_citizen_id: int = Field(foreign_key="citizen.id")
+    score: float
+    reason: str
+    status: str = "pending"  # pending / confirmed / rejected
+    created_at: dt.datetime = _time(nullable=False)
+
+
+class Case(SQLModel, table=True):
+    __tablename__ = "cases"
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(unique=True, max_length=32)
+    citizen_id: int = Field(foreign_key="citizen.id", index=True)
+    department_id: str = Field(foreign_key="department.id", index=True)
+    service_code: str | None = Field(default=None, foreign_key="service_type.code")
+    status: str = Field(default=CaseStatus.NEW, index=True, max_length=20)
+    priority: str = Field(default="normal", max_length=10)
+    channel: str = Field(max_length=16, index=True)
+    subject: str = ""
+    language: str = ""
+    routing_confidence: float = 0.0
+    routing_reasons: list[str] = Field(default_factory=list, sa_type=JSON)
+    assigned_user_id: int | None = Field(default=None, foreign_key="users.id", index=True)
+    parent_case_id: int | None = Field(default=None, foreign_key="cases.id")
+    return_count: int = 0
+    created_at: dt.datetime = _time(nullable=False, index=True)
+    updated_at: dt.datetime = _time(nullable=False)
+    first_response_due: dt.datetime | None = _time(index=True)
+    resolution_due: dt.datetime | None = _time(index=True)
+    first_response_at: dt.datetime | None = _time()
+    resolved_at: dt.datetime | None = _time()
+    closed_at: dt.datetime | None = _time()
+    paused_since: dt.datetime | None = _time()
+
+
+class Message(SQLModel, table=True):
+    """A message on a case: inbound, outbound or an internal note.
+
+    (channel, external_id) is unique: the same delivery twice is one message. NULL external
+    ids (notes, replies before sending) are distinct on both SQLite and PostgreSQL.
+    """
+
+    __table_args__ = (
+        sa.UniqueConstraint("channel", "external_id", name="uq_message_channel_external_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    direction: str = Field(max_length=8)
+    channel: str = Field(max_length=16)
+    external_id: str | None = Field(default=None, max_length=255)
+    thread_id: str | None = Field(default=None, max_length=255, index=True)
+    sender: str = ""
+    subject: str = ""
+    text: str = ""
+    language: str = ""
+    delivery_status: str = "received"  # received / queued / sent / delivered / failed
+    delivery_error: str = ""
+    author_user_id: int | None = Field(default=None, foreign_key="users.id")
+    article_slug: str | None = None
+    article_version: int | None = None
+    details: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    created_at: dt.datetime = _time(nullable=False)
+
+
+class Attachment(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="message.id", index=True)
+    sha256: str = Field(max_length=64, index=True)
+    filename: str
+    content_type: str
+    size: int
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
+    at: dt.datetime = _time(nullable=False)
+    actor: str  # a username, "citizen", or "system"
+    channel: str = ""
+    action: str
+    details: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, max_length=64)
+    display_name: str = ""
+    role: str = Field(max_length=16)  # agent / supervisor / admin
+    password_hash: str = ""
+    languages: list[str] = Field(default_factory=list, sa_type=JSON)
+    skills: list[str] = Field(default_factory=list, sa_type=JSON)
+    capacity: dict[str, int] = Field(default_factory=dict, sa_type=JSON)  # channel → cases
+    presence: str = "offline"  # available / busy / away / offline
+    presence_since: dt.datetime = _time(nullable=False)
+    failed_logins: int = 0
+    locked_until: dt.datetime | None = _time()
+    active: bool = True
+    created_at: dt.datetime = _time(nullable=False)
+
+
+class UserDepartment(SQLModel, table=True):
+    __tablename__ = "user_department"
+
+    user_id: int = Field(foreign_key="users.id", primary_key=True)
+    department_id: str = Field(foreign_key="department.id", primary_key=True)
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token for the API; only its SHA-256 is stored, the token is shown once."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64)
+    role: str = Field(max_length=16)
+    token_hash: str = Field(unique=True, max_length=64)
+    created_at: dt.datetime = _time(nullable=False)
+    expires_at: dt.datetime | None = _time()
+    revoked_at: dt.datetime | None = _time()
+    last_used_at: dt.datetime | None = _time()
+
+
+class OutboxItem(SQLModel, table=True):
+    """A message waiting to leave through a channel; written with the reply, sent by a worker."""
+
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    message_id: int | None = Field(default=None, foreign_key="message.id")
+    channel: str = Field(max_length=16)
+    recipient: str
+    kind: str = "reply"  # acknowledgement / reply / notification
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    status: str = Field(default="pending", index=True)  # pending / sent / failed
+    attempts: int = 0
+    next_attempt_at: dt.datetime = _time(nullable=False, index=True)
+    last_error: str = ""
+    created_at: dt.datetime = _time(nullable=False)
+    sent_at: dt.datetime | None = _time()
+
+
+class ReferenceCounter(SQLModel, table=True):
+    """The last case number used per year; incremented under a row lock."""
+
+    __tablename__ = "reference_counter"
+
+    year: int = Field(primary_key=True)
+    last_number: int = 0

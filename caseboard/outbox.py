@@ -1,0 +1,158 @@
+"""The outbox: replies are written here in the reply's own transaction, then sent by a worker.
+
+Channels register a transport per channel name; the case board never imports channels.
+A transport raises RetryableSendError for outages (the item waits with back-off) and
+PermanentSendError for what will never work (a bad address): those fail at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from caseboard.db import Database
+from caseboard.models import Message, OutboxItem, utcnow
+
+log = logging.getLogger(__name__)
+
+BACKOFF_SECONDS = (5, 30, 120, 600, 1800, 3600)  # then every hour until max_attempts
+
+
+class RetryableSendError(Exception):
+    """The channel is unreachable for now (relay down, HTTP 5xx, timeout): try again later."""
+
+
+class PermanentSendError(Exception):
+    """The message can never be delivered as it is (invalid address, rejected content)."""
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    outbox_id: int
+    case_id: int
+    message_id: int | None
+    channel: str
+    recipient: str
+    kind: str
+    payload: dict[str, Any]
+
+
+Transport = Callable[[OutgoingMessage], str | None]  # returns the channel's id for the message
+_transports: dict[str, Transport] = {}
+
+
+def register_transport(channel: str, transport: Transport) -> None:
+    _transports[channel] = transport
+
+
+def registered_channels() -> list[str]:
+    return sorted(_transports)
+
+
+def enqueue(session: Session, *, case_id: int, channel: str, recipient: str, kind: str,
+            payload: dict[str, Any], message_id: int | None = None,
+            now: dt.datetime | None = None) -> int:
+    """Queue a message; call inside the transaction that writes the reply itself."""
+    now = now or utcnow()
+    return session.execute(sa.insert(OutboxItem).values(
+        case_id=case_id, message_id=message_id, channel=channel, recipient=recipient, kind=kind,
+        payload=payload, status="pending", attempts=0, next_attempt_at=now, created_at=now,
+        last_error="",
+    ).returning(OutboxItem.id)).scalar_one()
+
+
+class Dispatcher:
+    """Sends due outbox items one at a time; several dispatchers may run against one database."""
+
+    def __init__(self, database: Database, max_attempts: int,
+                 transports: dict[str, Transport] | None = None) -> None:
+        self.database = database
+        self.max_attempts = max_attempts
+        self.transports = _transports if transports is None else transports
+
+    def send_one(self, now: dt.datetime | None = None) -> bool:
+        """Claim one due item and try to send it. Returns False when nothing is due."""
+        now = now or utcnow()
+        claimed = self._claim(now)
+        if claimed is None:
+            return False
+        outcome, detail = self._deliver(claimed)
+        self._record(claimed, outcome, detail, utcnow())
+        return True
+
+    def _claim(self, now: dt.datetime) -> OutgoingMessage | None:
+        channels = list(self.transports)
+        if not channels:
+            return None
+        with self.database.write() as session:
+            query = (sa.select(OutboxItem)
+                     .where(OutboxItem.status == "pending",  # type: ignore[arg-type]
+                            OutboxItem.next_attempt_at <= now,  # type: ignore[arg-type]
+                            OutboxItem.channel.in_(channels))  # type: ignore[attr-defined]
+                     .order_by(OutboxItem.next_attempt_at).limit(1))
+            if not self.database.is_sqlite:
+                query = query.with_for_update(skip_locked=True)
+            item = session.execute(query).scalar_one_or_none()
+            if item is None:
+                return None
+            # Lease the item: if this worker dies mid-send, it becomes due again later.
+            item.attempts += 1
+            item.next_attempt_at = now + dt.timedelta(seconds=_backoff(item.attempts))
+            assert item.id is not None
+            return OutgoingMessage(item.id, item.case_id, item.message_id, item.channel,
+                                   item.recipient, item.kind, dict(item.payload))
+
+    def _deliver(self, message: OutgoingMessage) -> tuple[str, str]:
+        transport = self.transports.get(message.channel)
+        if transport is None:
+            return "retry", f"no transport for channel {message.channel}"
+        try:
+            return "sent", transport(message) or ""
+        except PermanentSendError as error:
+            return "failed", str(error) or type(error).__name__
+        except RetryableSendError as error:
+            return "retry", str(error) or type(error).__name__
+        except Exception as error:  # an unexpected bug in a transport must not stop the loop
+            log.exception("transport for %s crashed", message.channel)
+            return "retry", f"{type(error).__name__}: {error}"
+
+    def _record(self, message: OutgoingMessage, outcome: str, detail: str,
+                now: dt.datetime) -> None:
+        with self.database.write() as session:
+            item = session.get(OutboxItem, message.outbox_id)
+            if item is None:
+                return
+            if outcome == "retry" and item.attempts >= self.max_attempts:
+                outcome = "failed"
+            if outcome == "sent":
+                item.status, item.sent_at, item.last_error = "sent", now, ""
+            elif outcome == "failed":
+                item.status, item.last_error = "failed", detail
+            else:
+                item.last_error = detail
+            if item.message_id is not None:
+                _update_message(session, item.message_id, outcome, detail)
+
+
+def _update_message(session: Session, message_id: int, outcome: str, detail: str) -> None:
+    message = session.get(Message, message_id)
+    if message is None:
+        return
+    if outcome == "sent":
+        message.delivery_status, message.delivery_error = "sent", ""
+        if detail and not message.external_id:
+            message.external_id = detail
+    elif outcome == "failed":
+        message.delivery_status, message.delivery_error = "failed", detail
+    else:
+        message.delivery_error = f"retrying: {detail}"
+
+
+def _backoff(attempts: int) -> int:
+    return BACKOFF_SECONDS[min(attempts - 1, len(BACKOFF_SECONDS) - 1)]

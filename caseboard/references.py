@@ -1,0 +1,51 @@
+"""Case references (CC-2026-000123): allocation without collisions, and finding them in text."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from caseboard.models import ReferenceCounter
+
+
+def format_reference(prefix: str, year: int, number: int) -> str:
+    return f"{prefix}-{year:04d}-{number:06d}"
+
+
+def reference_pattern(prefix: str) -> re.Pattern[str]:
+    # Tolerates what citizens, speech recognition and OCR do to a reference: lower case,
+    # spaces or dots instead of dashes, the letter O for a zero.
+    return re.compile(
+        rf"(?<![A-Za-z0-9]){re.escape(prefix)}\s*[-–.\s]?\s*([0-9]{{4}})\s*[-–.\s]?\s*([0-9Oo]{{6}})"
+        r"(?![0-9])",
+        re.IGNORECASE,
+    )
+
+
+def find_references(text: str, prefix: str) -> list[str]:
+    """Every well-formed reference in the text, normalised, in order of appearance."""
+    found = []
+    for year, number in reference_pattern(prefix).findall(text or ""):
+        reference = f"{prefix}-{year}-{number.replace('O', '0').replace('o', '0')}"
+        if reference not in found:
+            found.append(reference)
+    return found
+
+
+def next_reference(session: Session, prefix: str, year: int) -> str:
+    """Take the next number for `year`. The counter row is locked by the UPDATE until commit,
+    so concurrent intakes on PostgreSQL queue for it instead of sharing a number."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(insert(ReferenceCounter).values(year=year, last_number=0)
+                    .on_conflict_do_nothing(index_elements=["year"]))
+    number = session.execute(
+        sa.update(ReferenceCounter)
+        .where(ReferenceCounter.year == year)  # type: ignore[arg-type]
+        .values(last_number=ReferenceCounter.last_number + 1)
+        .returning(ReferenceCounter.last_number)
+    ).scalar_one()
+    return format_reference(prefix, year, number)

@@ -1,0 +1,62 @@
+"""The running system's parts, built once from config and shared by the app, CLI and workers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from caseboard import seed
+from caseboard.db import Database, migrate
+from caseboard.files import FileStore
+from caseboard.intake import Intake
+from caseboard.models import utcnow
+from caseboard.outbox import Dispatcher
+from caseboard.timelimits import BusinessCalendar
+from routing import RoutingRules
+from settings import Config
+
+
+@dataclass
+class Services:
+    config: Config
+    database: Database
+    files: FileStore
+    rules: RoutingRules
+    calendar: BusinessCalendar
+    intake: Intake
+    dispatcher: Dispatcher
+
+
+def build_services(config: Config) -> Services:
+    database = Database(config.database_url)
+    files = FileStore(config.data_dir / "files")
+    rules = RoutingRules.from_config(config)
+    calendar = BusinessCalendar.from_config(config)
+    return Services(
+        config=config, database=database, files=files, rules=rules, calendar=calendar,
+        intake=Intake(config, database, rules, calendar, files),
+        dispatcher=Dispatcher(database, config["outbox.max_attempts"]),
+    )
+
+
+def prepare_database(services: Services) -> bool:
+    """Migrate, mirror departments from config, and seed the demo on a first start.
+
+    Returns True when the demo administration was seeded now.
+    """
+    migrate(services.database)
+    with services.database.write() as session:
+        seed.sync_departments(session, services.config)
+        first_start = not seed.has_users(session)
+    if first_start and services.config["demo.enabled"]:
+        seed_demo(services)
+        return True
+    return False
+
+
+def seed_demo(services: Services) -> list[str]:
+    """Create the demo users and the demo cases; running it again adds nothing twice."""
+    with services.database.write() as session:
+        created = seed.seed_demo_users(session, services.config)
+    for contact in seed.demo_contacts(utcnow()):
+        services.intake.take(contact)
+    return created

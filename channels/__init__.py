@@ -1,0 +1,1 @@
+"""Channel adapters: each sub-package turns its native input into an InboundContact."""

@@ -1,0 +1,1 @@
+"""The knowledge base: versioned articles, search, one answer rendered per channel."""

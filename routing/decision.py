@@ -1,0 +1,32 @@
+"""The router's answer: where a contact goes, how sure we are, and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+Suggestion = tuple[str, str | None, float]  # (department, service, score 0..1)
+
+
+@dataclass(frozen=True)
+class RoutingDecision:
+    department: str
+    service: str | None
+    confidence: float  # 0..1
+    priority: str  # one of settings.PRIORITIES
+    reasons: tuple[str, ...] = ()
+    suggestions: tuple[Suggestion, ...] = ()  # top three candidates, best first
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form (the CLI's `route --json`, the API, the audit trail)."""
+        return {
+            "department": self.department,
+            "service": self.service,
+            "confidence": round(self.confidence, 3),
+            "priority": self.priority,
+            "reasons": list(self.reasons),
+            "suggestions": [
+                {"department": d, "service": s, "score": round(score, 3)}
+                for d, s, score in self.suggestions
+            ],
+        }

@@ -1,0 +1,423 @@
+"""Configuration in layers: built-in defaults → config.toml (or CC_CONFIG) → CC_ variables.
+
+Every scalar setting is declared once in SETTINGS; the README documents each (a test checks).
+Structured parts (departments, calendar, time limits, priority words, demo users) come only
+from the TOML file. A wrong value raises ConfigError naming the key; the CLI turns that into
+one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import tomllib
+import zoneinfo
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent / "config.toml"
+
+CHANNELS = ("phone", "sms", "whatsapp", "email", "webchat", "letter", "web", "walk_in", "api")
+PRIORITIES = ("urgent", "high", "normal", "low")
+ROLES = ("agent", "supervisor", "admin")
+# Tokens may also carry "intake": a system that may only submit contacts (a kiosk, a web form).
+TOKEN_ROLES = (*ROLES, "intake")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class ConfigError(Exception):
+    """A configuration value is wrong; `key` names it."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"{key}: {message}")
+        self.key = key
+        self.message = message
+
+
+def _port(value: int) -> str | None:
+    return None if 1 <= value <= 65535 else "must be a port number between 1 and 65535"
+
+
+def _positive(value: float) -> str | None:
+    return None if value > 0 else "must be greater than 0"
+
+
+def _fraction(value: float) -> str | None:
+    return None if 0 <= value <= 1 else "must be between 0 and 1"
+
+
+def _timezone(value: str) -> str | None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return f"unknown time zone {value!r}"
+    return None
+
+
+def _database_url(value: str) -> str | None:
+    if value == "" or value.startswith(("sqlite://", "postgresql")):
+        return None
+    return "must be a sqlite:/// or postgresql+psycopg:// URL"
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    kind: type
+    default: Any
+    help: str
+    check: Callable[[Any], str | None] | None = None
+    secret: bool = False
+    env: str | None = None
+
+    @property
+    def env_var(self) -> str:
+        return self.env or "CC_" + self.key.replace(".", "_").upper()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("administration.name", str, "City of Example", "Name shown to citizens and staff"),
+    Setting("administration.timezone", str, "Europe/London",
+            "IANA time zone for opening hours and time limits", _timezone),
+    Setting("administration.country", str, "GB",
+            "Default region for phone numbers written without a country code"),
+    Setting("administration.reference_prefix", str, "CC", "Prefix of case references"),
+    Setting("database.url", str, "",
+            "SQLAlchemy URL; empty means SQLite in the data folder", _database_url),
+    Setting("data.dir", str, "./data", "Folder for the SQLite database and stored files"),
+    Setting("web.host", str, "127.0.0.1", "Address the web server listens on"),
+    Setting("web.port", int, 8080, "Port of the web server", _port),
+    Setting("web.secret_key", str, "", "Secret for session cookies (random per start if empty)",
+            secret=True),
+    Setting("web.max_body_bytes", int, 1048576, "Largest accepted HTTP request body",
+            _positive),
+    Setting("smtp.host", str, "127.0.0.1", "Address the SMTP server listens on"),
+    Setting("smtp.port", int, 2525, "Port of the SMTP server", _port),
+    Setting("twilio.account_sid", str, "", "Twilio account SID"),
+    Setting("twilio.auth_token", str, "", "Twilio auth token (checks webhook signatures)",
+            secret=True),
+    Setting("intake.max_text_chars", int, 100000, "Longest accepted contact text", _positive),
+    Setting("intake.max_attachment_bytes", int, 10485760, "Largest accepted attachment",
+            _positive),
+    Setting("routing.min_confidence", float, 0.45,
+            "Below this confidence a new case goes to triage", _fraction),
+    Setting("routing.triage_department", str, "triage",
+            "Department that receives cases the router is unsure of"),
+    Setting("outbox.max_attempts", int, 8, "Send attempts before an outbox item fails",
+            _positive),
+    Setting("outbox.poll_seconds", float, 1.0, "How often idle workers look for work",
+            _positive),
+    Setting("time_limits.at_risk_fraction", float, 0.8,
+            "Share of a time limit after which a case is at risk", _fraction),
+    Setting("demo.enabled", bool, True,
+            "Seed the demo administration (users, cases) on first start", env="CC_DEMO"),
+)
+SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    code: str
+    department: str
+    name: dict[str, str]
+    keywords: dict[str, tuple[str, ...]]
+    negative: tuple[str, ...] = ()
+    priority: str = "normal"
+    time_limits: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DepartmentConfig:
+    id: str
+    name: dict[str, str]
+    services: tuple[ServiceConfig, ...]
+
+
+@dataclass(frozen=True)
+class CalendarConfig:
+    opening_hours: dict[str, tuple[tuple[dt.time, dt.time], ...]]  # weekday → intervals
+    holidays_country: str
+    holidays_subdivision: str
+    extra_holidays: tuple[dt.date, ...]
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    display_name: str
+    role: str
+    departments: tuple[str, ...]
+    languages: tuple[str, ...]
+    password: str
+
+
+@dataclass(frozen=True)
+class Config:
+    values: Mapping[str, Any]
+    departments: tuple[DepartmentConfig, ...]
+    calendar: CalendarConfig
+    time_limits: dict[str, dict[str, float]]  # priority → {"first_response": h, "resolution": h}
+    priority_words: dict[str, dict[str, tuple[str, ...]]]  # priority → language → words
+    demo_users: tuple[DemoUser, ...]
+    source: str
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.values["data.dir"]).expanduser().resolve()
+
+    @property
+    def database_url(self) -> str:
+        url: str = self.values["database.url"]
+        return url or f"sqlite:///{self.data_dir / 'contactcentre.db'}"
+
+    @property
+    def timezone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.values["administration.timezone"])
+
+    def department(self, department_id: str) -> DepartmentConfig | None:
+        return next((d for d in self.departments if d.id == department_id), None)
+
+    def service(self, code: str) -> ServiceConfig | None:
+        return next((s for d in self.departments for s in d.services if s.code == code), None)
+
+    def with_values(self, **changes: Any) -> Config:
+        """A copy with some scalar settings changed (keys use __ for dots: web__port)."""
+        values = dict(self.values)
+        for name, value in changes.items():
+            values[name.replace("__", ".")] = value
+        return Config(values, self.departments, self.calendar, self.time_limits,
+                      self.priority_words, self.demo_users, self.source)
+
+
+def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Config:
+    """Read defaults, then the TOML file, then CC_ variables; raise ConfigError if wrong."""
+    env = os.environ if env is None else env
+    path = Path(path or env.get("CC_CONFIG") or DEFAULT_CONFIG_PATH)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError("CC_CONFIG", f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), f"malformed TOML: {exc}") from None
+    values = {s.key: _scalar(s, raw, env) for s in SETTINGS}
+    departments = _departments(raw.get("departments", []))
+    config = Config(
+        values=values,
+        departments=departments,
+        calendar=_calendar(raw.get("calendar", {})),
+        time_limits=_time_limits(raw.get("time_limits", {})),
+        priority_words=_priority_words(raw.get("routing", {}).get("priority", {})),
+        demo_users=_demo_users(raw.get("demo", {}).get("users", [])),
+        source=str(path),
+    )
+    _check_references(config)
+    return config
+
+
+def _scalar(setting: Setting, raw: Mapping[str, Any], env: Mapping[str, str]) -> Any:
+    section, _, name = setting.key.partition(".")
+    value = raw.get(section, {}).get(name, setting.default)
+    if setting.env_var in env:
+        value = _parse_env(setting, env[setting.env_var])
+    elif setting.secret and setting.env_var + "_FILE" in env:
+        secret_path = Path(env[setting.env_var + "_FILE"])
+        try:
+            value = secret_path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(setting.env_var + "_FILE", f"cannot read {secret_path}: {exc}")
+    value = _coerce(setting, value)
+    problem = setting.check(value) if setting.check else None
+    if problem:
+        raise ConfigError(setting.key, problem)
+    return value
+
+
+def _parse_env(setting: Setting, text: str) -> Any:
+    if setting.kind is bool:
+        lowered = text.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off", ""):
+            return False
+        raise ConfigError(setting.env_var, f"expected 0/1/true/false, got {text!r}")
+    return text
+
+
+def _coerce(setting: Setting, value: Any) -> Any:
+    if setting.kind is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(setting.key, f"expected true or false, got {value!r}")
+    try:
+        if setting.kind is int and not isinstance(value, bool):
+            if isinstance(value, float):
+                raise ValueError
+            return int(value)
+        if setting.kind is float and not isinstance(value, bool):
+            return float(value)
+        if setting.kind is str and isinstance(value, str):
+            return value
+    except ValueError:
+        pass
+    raise ConfigError(setting.key, f"expected {setting.kind.__name__}, got {value!r}")
+
+
+_ID = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+
+
+def _names(key: str, value: Any) -> dict[str, str]:
+    if not isinstance(value, dict) or "en" not in value:
+        raise ConfigError(key, "needs a table of names with at least 'en'")
+    return {str(lang): str(text) for lang, text in value.items()}
+
+
+def _word_lists(key: str, value: Any) -> dict[str, tuple[str, ...]]:
+    if not isinstance(value, dict):
+        raise ConfigError(key, "needs a table of language → list of words")
+    result = {}
+    for lang, words in value.items():
+        if not isinstance(words, list) or not all(isinstance(w, str) and w for w in words):
+            raise ConfigError(f"{key}.{lang}", "needs a list of non-empty strings")
+        result[str(lang)] = tuple(words)
+    return result
+
+
+def _departments(raw: Any) -> tuple[DepartmentConfig, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError("departments", "at least one [[departments]] table is required")
+    departments, seen_services = [], set()
+    for index, item in enumerate(raw):
+        key = f"departments[{index}]"
+        dep_id = item.get("id") if isinstance(item, dict) else None
+        if not isinstance(dep_id, str) or not _ID.match(dep_id):
+            raise ConfigError(f"{key}.id", f"invalid department id {dep_id!r}")
+        key = f"departments.{dep_id}"
+        if any(d.id == dep_id for d in departments):
+            raise ConfigError(key, "department id is used twice")
+        services = []
+        for service in item.get("services", []):
+            code = service.get("code")
+            if not isinstance(code, str) or not _ID.match(code):
+                raise ConfigError(f"{key}.services.code", f"invalid service code {code!r}")
+            skey = f"{key}.services.{code}"
+            if code in seen_services:
+                raise ConfigError(skey, "service code is used twice")
+            seen_services.add(code)
+            priority = service.get("priority", "normal")
+            if priority not in PRIORITIES:
+                raise ConfigError(f"{skey}.priority", f"must be one of {', '.join(PRIORITIES)}")
+            negative = service.get("negative", [])
+            if not isinstance(negative, list):
+                raise ConfigError(f"{skey}.negative", "needs a list of words")
+            services.append(ServiceConfig(
+                code=code, department=dep_id, name=_names(f"{skey}.name", service.get("name")),
+                keywords=_word_lists(f"{skey}.keywords", service.get("keywords", {})),
+                negative=tuple(str(w) for w in negative), priority=priority,
+                time_limits=_limit_pair(f"{skey}.time_limits", service.get("time_limits", {}),
+                                        required=False)))
+        departments.append(DepartmentConfig(dep_id, _names(f"{key}.name", item.get("name")),
+                                            tuple(services)))
+    return tuple(departments)
+
+
+def _hours(key: str, text: Any) -> tuple[tuple[dt.time, dt.time], ...]:
+    if not isinstance(text, str):
+        raise ConfigError(key, "needs a string such as '08:00-18:00' or ''")
+    intervals = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        match = re.fullmatch(r"(\d\d):(\d\d)-(\d\d):(\d\d)", part)
+        if not match:
+            raise ConfigError(key, f"bad opening hours {part!r}, expected HH:MM-HH:MM")
+        h1, m1, h2, m2 = map(int, match.groups())
+        if h2 == 24 and m2 == 0:
+            h2, m2 = 23, 59
+        try:
+            start, end = dt.time(h1, m1), dt.time(h2, m2)
+        except ValueError:
+            raise ConfigError(key, f"bad time in {part!r}") from None
+        if end <= start:
+            raise ConfigError(key, f"opening hours {part!r} end before they start")
+        intervals.append((start, end))
+    return tuple(sorted(intervals))
+
+
+def _calendar(raw: Mapping[str, Any]) -> CalendarConfig:
+    hours = {day: _hours(f"calendar.{day}", raw.get(day, "")) for day in WEEKDAYS}
+    if not any(hours.values()):
+        raise ConfigError("calendar", "the administration must be open on at least one day")
+    extra = []
+    for value in raw.get("extra_holidays", []):
+        try:
+            extra.append(value if isinstance(value, dt.date) else dt.date.fromisoformat(value))
+        except (TypeError, ValueError):
+            raise ConfigError("calendar.extra_holidays", f"bad date {value!r}") from None
+    country = str(raw.get("holidays_country", ""))
+    subdivision = str(raw.get("holidays_subdivision", ""))
+    if country:
+        import holidays
+
+        try:
+            holidays.country_holidays(country, subdiv=subdivision or None)
+        except (NotImplementedError, KeyError):
+            raise ConfigError("calendar.holidays_country",
+                              f"unknown country or subdivision {country!r}/{subdivision!r}"
+                              ) from None
+    return CalendarConfig(hours, country, subdivision, tuple(extra))
+
+
+def _limit_pair(key: str, raw: Any, required: bool = True) -> dict[str, float]:
+    if not isinstance(raw, dict):
+        raise ConfigError(key, "needs {first_response = hours, resolution = hours}")
+    result = {}
+    for name in ("first_response", "resolution"):
+        if name not in raw:
+            if required:
+                raise ConfigError(f"{key}.{name}", "is required")
+            continue
+        value = raw[name]
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise ConfigError(f"{key}.{name}", "must be a positive number of working hours")
+        result[name] = float(value)
+    return result
+
+
+def _time_limits(raw: Mapping[str, Any]) -> dict[str, dict[str, float]]:
+    return {p: _limit_pair(f"time_limits.{p}", raw.get(p)) for p in PRIORITIES}
+
+
+def _priority_words(raw: Mapping[str, Any]) -> dict[str, dict[str, tuple[str, ...]]]:
+    unknown = set(raw) - set(PRIORITIES)
+    if unknown:
+        raise ConfigError(f"routing.priority.{sorted(unknown)[0]}", "is not a priority")
+    return {p: _word_lists(f"routing.priority.{p}", raw[p]) for p in raw}
+
+
+def _demo_users(raw: Any) -> tuple[DemoUser, ...]:
+    users = []
+    for item in raw:
+        name = item.get("username", "")
+        key = f"demo.users.{name}"
+        if item.get("role") not in ROLES:
+            raise ConfigError(f"{key}.role", f"must be one of {', '.join(ROLES)}")
+        users.append(DemoUser(name, item.get("display_name", name), item["role"],
+                              tuple(item.get("departments", [])),
+                              tuple(item.get("languages", ["en"])), item.get("password", "")))
+    return tuple(users)
+
+
+def _check_references(config: Config) -> None:
+    ids = {d.id for d in config.departments}
+    triage = config["routing.triage_department"]
+    if triage not in ids:
+        raise ConfigError("routing.triage_department", f"unknown department {triage!r}")
+    for user in config.demo_users:
+        for dep in user.departments:
+            if dep not in ids:
+                raise ConfigError(f"demo.users.{user.username}.departments",
+                                  f"unknown department {dep!r}")
