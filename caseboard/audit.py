@@ -4,14 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from sqlmodel import Session
 
+from caseboard.db import insert_rows
 from caseboard.models import AuditEvent, utcnow
+
+
+def event(case_id: int | None, actor: str, action: str, channel: str = "",
+          **details: Any) -> dict[str, Any]:
+    """One audit row, to be written with record_all()."""
+    return {"case_id": case_id, "at": utcnow(), "actor": actor, "channel": channel,
+            "action": action, "details": details}
+
+
+def record_all(session: Session, events: list[dict[str, Any]]) -> None:
+    insert_rows(session, AuditEvent, events)
 
 
 def record(session: Session, case_id: int | None, actor: str, action: str,
            channel: str = "", **details: Any) -> None:
-    session.execute(sa.insert(AuditEvent).values(
-        case_id=case_id, at=utcnow(), actor=actor, channel=channel, action=action,
-        details=details))
+    record_all(session, [event(case_id, actor, action, channel, **details)])

@@ -124,3 +124,21 @@ def migrate(database: Database) -> None:
         config = alembic_config(database.url)
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+# Fast inserts for the hot path (intake). Going through the ORM's unit of work costs about a
+# millisecond a row; a cached Core statement on the session's connection costs a tenth of that.
+_INSERT_RETURNING_ID: dict[sa.Table, sa.Insert] = {}
+
+
+def insert_returning_id(session: Session, model: Any, values: dict[str, Any]) -> int:
+    table: sa.Table = model.__table__
+    statement = _INSERT_RETURNING_ID.get(table)
+    if statement is None:
+        statement = _INSERT_RETURNING_ID[table] = sa.insert(table).returning(table.c.id)
+    return int(session.connection().execute(statement, values).scalar_one())
+
+
+def insert_rows(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.connection().execute(sa.insert(model.__table__), rows)

@@ -16,6 +16,7 @@ from rapidfuzz import fuzz
 from sqlmodel import Session
 
 from caseboard.contacts import Sender
+from caseboard.db import insert_returning_id, insert_rows
 from caseboard.models import Citizen, CitizenIdentity, IdentityKind, utcnow
 
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
@@ -92,17 +93,17 @@ def find_or_create_citizen(session: Session, sender: Sender, region: str, channe
             citizen_id, suggestions = suggestions[0].citizen_id, []
     created = citizen_id is None
     if citizen_id is None:
-        citizen_id = session.execute(sa.insert(Citizen).values(
+        citizen_id = insert_returning_id(session, Citizen, dict(
             name=sender.name.strip(), address=sender.address.strip(),
             postcode=normalise_postcode(sender.postcode), preferred_language=language,
             preferred_channel=channel, created_at=utcnow(),
-        ).returning(Citizen.id)).scalar_one()
+        ))
+    insert_rows(session, CitizenIdentity, [
+        {"citizen_id": citizen_id, "kind": kind, "value": value, "created_at": utcnow()}
+        for kind, value in identities if (kind, value) not in owners])
     for identity in identities:
         owner = owners.get(identity)
-        if owner is None:
-            session.execute(sa.insert(CitizenIdentity).values(
-                citizen_id=citizen_id, kind=identity[0], value=identity[1], created_at=utcnow()))
-        elif owner != citizen_id:
+        if owner is not None and owner != citizen_id:
             # The sender uses an email of one known citizen and a phone of another: say so.
             suggestions.append(Suggestion(owner, 100.0, f"{identity[0]} {identity[1]} is known"))
     if not created:
@@ -113,11 +114,16 @@ def find_or_create_citizen(session: Session, sender: Sender, region: str, channe
 def _owners(session: Session, identities: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
     if not identities:
         return {}
-    rows = session.execute(
-        sa.select(CitizenIdentity.kind, CitizenIdentity.value, CitizenIdentity.citizen_id)
-        .where(sa.tuple_(CitizenIdentity.kind, CitizenIdentity.value).in_(identities))
-    ).all()
-    return {(kind, value): owner for kind, value, owner in rows}
+    rows = session.connection().execute(
+        _OWNERS_QUERY, {"values": [value for _, value in identities]}).all()
+    wanted = set(identities)
+    return {(kind, value): owner for kind, value, owner in rows if (kind, value) in wanted}
+
+
+_identity = CitizenIdentity.__table__
+# Values are matched first and kinds checked in Python: one cached statement for any mix.
+_OWNERS_QUERY = (sa.select(_identity.c.kind, _identity.c.value, _identity.c.citizen_id)
+                 .where(_identity.c.value.in_(sa.bindparam("values", expanding=True))))
 
 
 def _similar_citizens(session: Session, sender: Sender) -> list[Suggestion]:
@@ -146,12 +152,11 @@ def _similar_citizens(session: Session, sender: Sender) -> list[Suggestion]:
 
 
 def _fill_missing_details(session: Session, citizen_id: int, sender: Sender) -> None:
-    citizen = session.get(Citizen, citizen_id)
-    if citizen is None:
-        return
-    if not citizen.name and sender.name.strip():
-        citizen.name = sender.name.strip()
-    if not citizen.address and sender.address.strip():
-        citizen.address = sender.address.strip()
-    if not citizen.postcode and sender.postcode:
-        citizen.postcode = normalise_postcode(sender.postcode)
+    """A known citizen who now tells us a name or address we lacked: keep it."""
+    table = Citizen.__table__
+    for column, value in (("name", sender.name.strip()), ("address", sender.address.strip()),
+                          ("postcode", normalise_postcode(sender.postcode))):
+        if value:
+            session.connection().execute(
+                sa.update(table).where(table.c.id == citizen_id, table.c[column] == "")
+                .values({column: value}))

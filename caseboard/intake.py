@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from caseboard import audit, outbox, workflow
 from caseboard.contacts import IncomingAttachment, InboundContact, IntakeOutcome, IntakeResult
-from caseboard.db import Database
+from caseboard.db import Database, insert_returning_id, insert_rows
 from caseboard.files import FileStore
 from caseboard.identity import CitizenMatch, find_or_create_citizen
 from caseboard.models import (
@@ -96,18 +96,20 @@ class Intake:
         match = find_or_create_citizen(session, contact.sender, self.region, contact.channel,
                                        contact.language)
         case = self._thread(session, contact)
+        events: list[dict[str, object]] = []
         if case is not None and case.status != CaseStatus.CLOSED:
             outcome = IntakeOutcome.JOINED
-            case_id, reference = self._join(session, case, contact, now)
+            case_id, reference = self._join(session, case, contact, now, events)
         else:
             outcome = IntakeOutcome.CREATED
             parent = case.id if case is not None else None
-            new = self._open(session, contact, match, now, parent)
+            new = self._open(session, contact, match, now, parent, events)
             case_id, reference = new.case_id, new.reference
         message_id = self._store_message(session, contact, case_id, now, stored)
         if outcome is IntakeOutcome.CREATED:
             self._suggest_identities(session, case_id, match)
-            self._acknowledge(session, contact, case_id, reference, message_id, now)
+            self._acknowledge(session, contact, case_id, reference, message_id, now, events)
+        audit.record_all(session, events)
         return IntakeResult(outcome, reference, case_id, message_id, match.citizen_id)
 
     def _thread(self, session: Session, contact: InboundContact) -> Case | None:
@@ -128,7 +130,7 @@ class Intake:
         return None
 
     def _join(self, session: Session, case: Case, contact: InboundContact,
-              now: dt.datetime) -> tuple[int, str]:
+              now: dt.datetime, events: list[dict[str, object]]) -> tuple[int, str]:
         assert case.id is not None
         actor = "citizen"
         if case.status in (CaseStatus.RESOLVED, CaseStatus.ANSWERED):
@@ -139,12 +141,13 @@ class Intake:
                            channel=contact.channel, reason="the citizen replied", now=now)
         else:
             case.updated_at = now
-        audit.record(session, case.id, actor, "message_received", contact.channel,
-                     external_id=contact.external_id)
+        events.append(audit.event(case.id, actor, "message_received", contact.channel,
+                                  external_id=contact.external_id))
         return case.id, case.reference
 
     def _open(self, session: Session, contact: InboundContact, match: CitizenMatch,
-              now: dt.datetime, parent_case_id: int | None) -> _NewCase:
+              now: dt.datetime, parent_case_id: int | None,
+              events: list[dict[str, object]]) -> _NewCase:
         decision = route(f"{contact.subject}\n{contact.text}", self.rules,
                          explicit_department=contact.explicit_department,
                          explicit_service=contact.explicit_service,
@@ -153,7 +156,7 @@ class Intake:
         status = CaseStatus.NEW if decision.department == triage else CaseStatus.DISPATCHED
         due = deadlines_for(self.config, self.calendar, decision.priority, decision.service, now)
         reference = next_reference(session, self.prefix, now.year)
-        case_id = session.execute(sa.insert(Case).values(
+        case_id = insert_returning_id(session, Case, dict(
             reference=reference, citizen_id=match.citizen_id, department_id=decision.department,
             service_code=decision.service, status=status, priority=decision.priority,
             channel=contact.channel, subject=(contact.subject or _first_line(contact.text))[:200],
@@ -161,43 +164,45 @@ class Intake:
             routing_reasons=list(decision.reasons), parent_case_id=parent_case_id,
             return_count=0, created_at=now, updated_at=now,
             first_response_due=due.first_response_due, resolution_due=due.resolution_due,
-        ).returning(Case.id)).scalar_one()
-        audit.record(session, case_id, "citizen", "created", contact.channel,
-                     external_id=contact.external_id, parent_case_id=parent_case_id)
-        audit.record(session, case_id, "system", "routed", contact.channel,
-                     **decision.as_dict())
+            assigned_user_id=None, first_response_at=None, resolved_at=None, closed_at=None,
+            paused_since=None,
+        ))
+        events.append(audit.event(case_id, "citizen", "created", contact.channel,
+                                  external_id=contact.external_id, parent_case_id=parent_case_id))
+        events.append(audit.event(case_id, "system", "routed", contact.channel,
+                                  **decision.as_dict()))
         if status == CaseStatus.DISPATCHED:
-            audit.record(session, case_id, "system", "dispatch", contact.channel,
-                         to="dispatched", to_department=decision.department)
+            events.append(audit.event(case_id, "system", "dispatch", contact.channel,
+                                      to="dispatched", to_department=decision.department))
         return _NewCase(case_id, reference)
 
     def _store_message(self, session: Session, contact: InboundContact, case_id: int,
                        now: dt.datetime, stored: list[tuple[IncomingAttachment, str]]) -> int:
         sender = contact.sender
-        message_id = session.execute(sa.insert(Message).values(
+        message_id = insert_returning_id(session, Message, dict(
             case_id=case_id, direction="in", channel=contact.channel,
             external_id=contact.external_id, thread_id=contact.own_thread_id or None,
             sender=sender.email or sender.phone or sender.chat_session or sender.name,
             subject=contact.subject, text=contact.text, language=contact.language,
             delivery_status="received", delivery_error="", details=dict(contact.metadata),
-            created_at=now,
-        ).returning(Message.id)).scalar_one()
-        for attachment, digest in stored:
-            session.execute(sa.insert(Attachment).values(
-                message_id=message_id, sha256=digest,
-                filename=attachment.filename, content_type=attachment.content_type,
-                size=len(attachment.data)))
+            created_at=now, author_user_id=None, article_slug=None, article_version=None,
+        ))
+        insert_rows(session, Attachment, [
+            {"message_id": message_id, "sha256": digest, "filename": attachment.filename,
+             "content_type": attachment.content_type, "size": len(attachment.data)}
+            for attachment, digest in stored])
         return message_id
 
     def _suggest_identities(self, session: Session, case_id: int, match: CitizenMatch) -> None:
-        for suggestion in match.suggestions:
-            session.execute(sa.insert(IdentitySuggestion).values(
-                case_id=case_id, citizen_id=match.citizen_id,
-                suggested_citizen_id=suggestion.citizen_id, score=suggestion.score,
-                reason=suggestion.reason, status="pending", created_at=utcnow()))
+        insert_rows(session, IdentitySuggestion, [
+            {"case_id": case_id, "citizen_id": match.citizen_id,
+             "suggested_citizen_id": suggestion.citizen_id, "score": suggestion.score,
+             "reason": suggestion.reason, "status": "pending", "created_at": utcnow()}
+            for suggestion in match.suggestions])
 
     def _acknowledge(self, session: Session, contact: InboundContact, case_id: int,
-                     reference: str, message_id: int, now: dt.datetime) -> None:
+                     reference: str, message_id: int, now: dt.datetime,
+                     events: list[dict[str, object]]) -> None:
         if contact.automated:
             return
         target = _acknowledgement_target(contact)
@@ -209,16 +214,23 @@ class Intake:
                        payload={"reference": reference, "language": contact.language or "en",
                                 "in_reply_to": contact.own_thread_id,
                                 "subject": contact.subject})
-        audit.record(session, case_id, "system", "acknowledgement_queued", channel,
-                     recipient=recipient, message_id=message_id)
+        events.append(audit.event(case_id, "system", "acknowledgement_queued", channel,
+                                  recipient=recipient, message_id=message_id))
+
+
+_message = Message.__table__
+_case = Case.__table__
+_DUPLICATE_QUERY = (
+    sa.select(_message.c.id, _message.c.case_id, _case.c.reference, _case.c.citizen_id)
+    .join(_case, _case.c.id == _message.c.case_id)
+    .where(_message.c.channel == sa.bindparam("channel"),
+           _message.c.external_id == sa.bindparam("external_id"))
+)
 
 
 def _find_duplicate(session: Session, contact: InboundContact) -> IntakeResult | None:
-    row = session.execute(
-        sa.select(Message.id, Message.case_id, Case.reference, Case.citizen_id)
-        .join(Case, Case.id == Message.case_id)  # type: ignore[arg-type]
-        .where(Message.channel == contact.channel,  # type: ignore[arg-type]
-               Message.external_id == contact.external_id)  # type: ignore[arg-type]
+    row = session.connection().execute(
+        _DUPLICATE_QUERY, {"channel": contact.channel, "external_id": contact.external_id}
     ).first()
     if row is None:
         return None

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from caseboard.db import Database
+from caseboard.db import Database, insert_returning_id
 from caseboard.models import Message, OutboxItem, utcnow
 
 log = logging.getLogger(__name__)
@@ -60,11 +60,11 @@ def enqueue(session: Session, *, case_id: int, channel: str, recipient: str, kin
             now: dt.datetime | None = None) -> int:
     """Queue a message; call inside the transaction that writes the reply itself."""
     now = now or utcnow()
-    return session.execute(sa.insert(OutboxItem).values(
+    return insert_returning_id(session, OutboxItem, dict(
         case_id=case_id, message_id=message_id, channel=channel, recipient=recipient, kind=kind,
         payload=payload, status="pending", attempts=0, next_attempt_at=now, created_at=now,
-        last_error="",
-    ).returning(OutboxItem.id)).scalar_one()
+        last_error="", sent_at=None,
+    ))
 
 
 class Dispatcher:

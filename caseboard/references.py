@@ -36,16 +36,20 @@ def find_references(text: str, prefix: str) -> list[str]:
 
 
 def next_reference(session: Session, prefix: str, year: int) -> str:
-    """Take the next number for `year`. The counter row is locked by the UPDATE until commit,
-    so concurrent intakes on PostgreSQL queue for it instead of sharing a number."""
+    """Take the next number for `year` in one statement. On PostgreSQL the counter row stays
+    locked by the upsert until commit, so concurrent intakes queue instead of sharing a number;
+    on SQLite the write transaction (BEGIN IMMEDIATE) already serialises them."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(ReferenceCounter).values(year=year, last_number=0)
-                    .on_conflict_do_nothing(index_elements=["year"]))
-    number = session.execute(
-        sa.update(ReferenceCounter)
-        .where(ReferenceCounter.year == year)  # type: ignore[arg-type]
-        .values(last_number=ReferenceCounter.last_number + 1)
-        .returning(ReferenceCounter.last_number)
-    ).scalar_one()
+    statement = _UPSERTS.get(dialect)
+    if statement is None:
+        base = insert(ReferenceCounter.__table__).values(year=sa.bindparam("year"), last_number=1)
+        statement = _UPSERTS[dialect] = base.on_conflict_do_update(
+            index_elements=["year"],
+            set_={"last_number": ReferenceCounter.__table__.c.last_number + 1},
+        ).returning(ReferenceCounter.__table__.c.last_number)
+    number = session.connection().execute(statement, {"year": year}).scalar_one()
     return format_reference(prefix, year, number)
+
+
+_UPSERTS: dict[str, sa.Insert] = {}

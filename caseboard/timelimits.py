@@ -85,7 +85,7 @@ class BusinessCalendar:
             hours = () if self.is_holiday(day) else self._hours[day.weekday()]
             intervals = ((self._instant(day, start), self._instant(day, end))
                          for start, end in hours)
-            # An interval lying wholly inside a spring-forward gap has no real time in it.
+            # An interval wholly inside a spring-forward gap collapses to an instant: never open.
             cached = tuple((b, e) for b, e in intervals if e > b)
             self._days[day] = cached
         return cached

@@ -155,6 +155,11 @@ def test_opening_hours_in_the_spring_forward_gap(hours: str, expected: float) ->
     assert cal.working_seconds_between(week_later, week_later + dt.timedelta(days=1)) > expected
 
 
+def test_interval_skipped_by_the_clocks_is_no_opening() -> None:
+    cal = make_calendar({"sun": "01:10-01:50"})
+    assert cal.next_opening(local(2026, 3, 29)) == local(2026, 4, 5, 1, 10)
+
+
 STARTS = [dt.datetime(2026, 3, 20, tzinfo=dt.UTC) + dt.timedelta(hours=7.6 * i) for i in range(70)]
 DURATIONS = [0.0, 1.0, 1800.0, HOUR, 9 * HOUR + 1, 10 * HOUR, 37 * HOUR, 160 * HOUR]
 
