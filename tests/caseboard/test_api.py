@@ -1,0 +1,170 @@
+"""JSON API v1 on both databases: contacts, cases, departments; tokens, roles and bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+
+from caseboard import auth
+from caseboard.models import AuditEvent, Case, Citizen, Message
+from caseboard.services import Services
+
+Headers = Callable[[str], dict[str, str]]
+
+
+def contact(**overrides: object) -> dict[str, object]:
+    body: dict[str, object] = {"channel": "walk_in", "external_id": "desk-1",
+                               "sender": {"name": "Ana", "email": "ana@mail.example"},
+                               "text": "The street light outside number 9 is out"}
+    body.update(overrides)
+    return body
+
+
+def rows(services: Services) -> int:
+    with services.database.read() as session:
+        return sum(int(session.execute(sa.select(sa.func.count()).select_from(m)).scalar_one())
+                   for m in (Case, Message, Citizen, AuditEvent))
+
+
+def test_post_contact_creates_then_reports_duplicate(client: FlaskClient,
+                                                     token_for: Headers) -> None:
+    headers = token_for("intake")
+    first = client.post("/api/v1/contacts", json=contact(), headers=headers)
+    assert first.status_code == 201
+    assert first.json["outcome"] == "created"
+    assert first.json["reference"].startswith("CC-")
+    again = client.post("/api/v1/contacts", json=contact(), headers=headers)
+    assert again.status_code == 200
+    assert again.json == {"reference": first.json["reference"], "outcome": "duplicate"}
+    follow = client.post("/api/v1/contacts", headers=headers, json=contact(
+        external_id="desk-2", channel="phone", sender={"phone": "+447700900001"},
+        text=f"calling about {first.json['reference']}"))
+    assert follow.json == {"reference": first.json["reference"], "outcome": "joined"}
+
+
+def test_minimal_contact_needs_only_channel_identity_and_text(client: FlaskClient,
+                                                              token_for: Headers) -> None:
+    response = client.post("/api/v1/contacts", headers=token_for("agent"), json={
+        "channel": "api", "sender": {"phone": "07700 900002"}, "text": "bins not emptied"})
+    assert response.status_code == 201
+
+
+def test_list_and_filter_cases(client: FlaskClient, token_for: Headers) -> None:
+    intake = token_for("intake")
+    client.post("/api/v1/contacts", headers=intake, json=contact())
+    client.post("/api/v1/contacts", headers=intake, json=contact(
+        external_id="desk-9", channel="web", text="Missed bin collection on Friday, bins not emptied"))
+    agent = token_for("agent")
+    everything = client.get("/api/v1/cases", headers=agent).json
+    assert everything["total"] == 2 and everything["page"] == 1
+    first = everything["cases"][0]
+    assert set(first) == {"reference", "status", "department", "service", "priority",
+                          "channel", "subject", "created_at"}
+    roads = client.get("/api/v1/cases?department=roads", headers=agent).json
+    assert [c["service"] for c in roads["cases"]] == ["street-light"]
+    web = client.get("/api/v1/cases?channel=web&status=dispatched", headers=agent).json
+    assert [c["department"] for c in web["cases"]] == ["waste"]
+    found = client.get("/api/v1/cases?q=number 9", headers=agent).json
+    assert found["total"] == 1 and found["cases"][0]["department"] == "roads"
+    assert client.get("/api/v1/cases?page=2", headers=agent).json["cases"] == []
+
+
+def test_case_detail_has_citizen_messages_and_audit(client: FlaskClient,
+                                                    token_for: Headers) -> None:
+    reference = client.post("/api/v1/contacts", headers=token_for("intake"),
+                            json=contact()).json["reference"]
+    detail = client.get(f"/api/v1/cases/{reference}", headers=token_for("supervisor")).json
+    assert detail["reference"] == reference
+    assert detail["citizen"]["name"] == "Ana"
+    assert {"kind": "email", "value": "ana@mail.example"} in detail["citizen"]["identities"]
+    assert [(m["direction"], m["channel"]) for m in detail["messages"]] == [("in", "walk_in")]
+    assert detail["messages"][0]["text"].startswith("The street light")
+    assert [a["action"] for a in detail["audit"]][:2] == ["created", "routed"]
+    missing = client.get("/api/v1/cases/CC-1999-000001", headers=token_for("agent"))
+    assert missing.status_code == 404 and "CC-1999-000001" in missing.json["message"]
+
+
+def test_departments_lists_the_demo_administration(client: FlaskClient,
+                                                   token_for: Headers) -> None:
+    departments = client.get("/api/v1/departments", headers=token_for("agent")).json
+    ids = {d["id"] for d in departments["departments"]}
+    assert ids == {"triage", "waste", "roads", "parking", "housing", "revenue", "licensing",
+                   "environment", "parks", "water", "social", "registry"}
+    housing = next(d for d in departments["departments"] if d["id"] == "housing")
+    assert housing["name_zh"] and {"damp-mould", "rent"} <= {s["code"] for s in
+                                                             housing["services"]}
+
+
+def test_tokens_and_roles(client: FlaskClient, token_for: Headers, services: Services) -> None:
+    assert client.get("/api/v1/cases").status_code == 401
+    assert client.get("/api/v1/cases", headers={"Authorization": "Basic abc"}).status_code == 401
+    forged = client.get("/api/v1/cases", headers={"Authorization": "Bearer cc_forged"})
+    assert forged.status_code == 401 and "invalid" in forged.json["message"]
+    intake_only = client.get("/api/v1/cases", headers=token_for("intake"))
+    assert intake_only.status_code == 403 and "intake" in intake_only.json["message"]
+    with services.database.write() as session:
+        expired = auth.create_token(session, "old", "admin", dt.timedelta(seconds=-1))
+    response = client.get("/api/v1/cases", headers={"Authorization": f"Bearer {expired}"})
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize("body, message", [
+    ({"channel": "walk_in"}, "sender"),
+    (contact(sender={"name": "No Identity"}), "at least an email"),
+    (contact(colour="blue"), "unknown field(s): colour"),
+    (contact(sender={"email": "a@b.example", "shoe": "9"}), "unknown sender field"),
+    (contact(channel="pigeon"), "channel must be one of"),
+    (contact(text=""), "text is required"),
+    (contact(text=42), "text must be a string"),
+    (contact(department="nowhere"), "unknown department"),
+    (contact(service="teleport"), "unknown service"),
+    (contact(sender={"phone": "call me maybe"}), "phone"),
+    (contact(sender={"email": "not-an-email"}), "email"),
+    (contact(received_at="yesterday"), "ISO 8601"),
+    (contact(text="x" * 200_000), "longer than"),
+])
+def test_bad_contacts_get_400_and_write_nothing(client: FlaskClient, token_for: Headers,
+                                                services: Services, body: dict[str, object],
+                                                message: str) -> None:
+    headers = token_for("intake")
+    before = rows(services)
+    response = client.post("/api/v1/contacts", json=body, headers=headers)
+    assert response.status_code == 400, response.json
+    assert message in response.json["message"]
+    assert rows(services) == before
+
+
+def test_invalid_json_and_oversize_bodies(client: FlaskClient, token_for: Headers,
+                                          services: Services) -> None:
+    headers = token_for("intake")
+    broken = client.post("/api/v1/contacts", data="{not json", headers=headers,
+                         content_type="application/json")
+    assert broken.status_code == 400 and "JSON" in broken.json["message"]
+    not_object = client.post("/api/v1/contacts", json=[1, 2], headers=headers)
+    assert not_object.status_code == 400
+    huge = client.post("/api/v1/contacts", json=contact(text="x" * 5_000_000), headers=headers)
+    assert huge.status_code == 413 and huge.is_json
+    assert rows(services) == 0
+
+
+@pytest.mark.parametrize("query, message", [
+    ("department=nowhere", "unknown department"),
+    ("status=sleeping", "unknown status"),
+    ("channel=fax", "unknown channel"),
+    ("page=0", "page"),
+    ("page=abc", "page"),
+    ("colour=red", "unknown parameter"),
+])
+def test_bad_case_queries_get_400(client: FlaskClient, token_for: Headers, query: str,
+                                  message: str) -> None:
+    response = client.get(f"/api/v1/cases?{query}", headers=token_for("agent"))
+    assert response.status_code == 400 and message in response.json["message"]
+
+
+def test_healthz(client: FlaskClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.json == {"status": "ok"}
