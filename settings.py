@@ -230,7 +230,8 @@ def _scalar(setting: Setting, raw: Mapping[str, Any], env: Mapping[str, str]) ->
         try:
             value = secret_path.read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise ConfigError(setting.env_var + "_FILE", f"cannot read {secret_path}: {exc}")
+            raise ConfigError(setting.env_var + "_FILE",
+                              f"cannot read {secret_path}: {exc}") from None
     value = _coerce(setting, value)
     problem = setting.check(value) if setting.check else None
     if problem:
@@ -291,7 +292,8 @@ def _word_lists(key: str, value: Any) -> dict[str, tuple[str, ...]]:
 def _departments(raw: Any) -> tuple[DepartmentConfig, ...]:
     if not isinstance(raw, list) or not raw:
         raise ConfigError("departments", "at least one [[departments]] table is required")
-    departments, seen_services = [], set()
+    departments: list[DepartmentConfig] = []
+    seen_services: set[str] = set()
     for index, item in enumerate(raw):
         key = f"departments[{index}]"
         dep_id = item.get("id") if isinstance(item, dict) else None

@@ -28,7 +28,8 @@ SENDER_FIELDS = {"name", "email", "phone", "address", "postcode"}
 
 
 def services() -> Services:
-    return current_app.extensions["contact_centre"]  # type: ignore[no-any-return]
+    services: Services = current_app.extensions["contact_centre"]
+    return services
 
 
 def require_token(*roles: str) -> Callable[[Callable[..., ResponseReturnValue]],

@@ -7,10 +7,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from caseboard.models import ApiToken, Department, User, UserDepartment, utcnow
 from settings import ROLES, TOKEN_ROLES
@@ -44,7 +43,7 @@ def create_user(session: Session, username: str, role: str, password: str, *,
         raise AuthError(f"unknown role {role!r} (one of {', '.join(ROLES)})")
     if not username.isidentifier() or len(username) > 64:
         raise AuthError(f"invalid user name {username!r}")
-    if session.execute(sa.select(User.id).where(User.username == username)).first():
+    if session.execute(select(User.id).where(col(User.username) == username)).first():
         raise AuthError(f"user {username!r} already exists")
     for department in departments:
         if session.get(Department, department) is None:
@@ -89,7 +88,7 @@ def check_token(session: Session, token: str, now: dt.datetime | None = None
     """The token's holder, or None when it is unknown, revoked or expired."""
     if not token.startswith(TOKEN_PREFIX):
         return None
-    row = session.execute(sa.select(ApiToken).where(ApiToken.token_hash == _digest(token))
+    row = session.execute(select(ApiToken).where(col(ApiToken.token_hash) == _digest(token))
                           ).scalar_one_or_none()
     now = now or utcnow()
     if row is None or row.revoked_at is not None:

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import phonenumbers
 import sqlalchemy as sa
 from rapidfuzz import fuzz
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from caseboard.contacts import Sender
 from caseboard.db import insert_returning_id, insert_rows
-from caseboard.models import Citizen, CitizenIdentity, IdentityKind, utcnow
+from caseboard.models import Citizen, CitizenIdentity, IdentityKind, table_of, utcnow
 
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 NAME_MATCH_THRESHOLD = 85
@@ -120,7 +120,7 @@ def _owners(session: Session, identities: list[tuple[str, str]]) -> dict[tuple[s
     return {(kind, value): owner for kind, value, owner in rows if (kind, value) in wanted}
 
 
-_identity = CitizenIdentity.__table__
+_identity = table_of(CitizenIdentity)
 # Values are matched first and kinds checked in Python: one cached statement for any mix.
 _OWNERS_QUERY = (sa.select(_identity.c.kind, _identity.c.value, _identity.c.citizen_id)
                  .where(_identity.c.value.in_(sa.bindparam("values", expanding=True))))
@@ -133,9 +133,9 @@ def _similar_citizens(session: Session, sender: Sender) -> list[Suggestion]:
     address = normalise_address(sender.address)
     if not name or not (postcode or address):
         return []
-    query = sa.select(Citizen.id, Citizen.name, Citizen.address)
+    query = select(Citizen.id, Citizen.name, Citizen.address)
     if postcode:
-        query = query.where(Citizen.postcode == postcode)
+        query = query.where(col(Citizen.postcode) == postcode)
     rows = session.execute(query.limit(500)).all()
     suggestions = []
     for other_id, other_name, other_address in rows:
@@ -153,7 +153,7 @@ def _similar_citizens(session: Session, sender: Sender) -> list[Suggestion]:
 
 def _fill_missing_details(session: Session, citizen_id: int, sender: Sender) -> None:
     """A known citizen who now tells us a name or address we lacked: keep it."""
-    table = Citizen.__table__
+    table = table_of(Citizen)
     for column, value in (("name", sender.name.strip()), ("address", sender.address.strip()),
                           ("postcode", normalise_postcode(sender.postcode))):
         if value:

@@ -12,10 +12,10 @@ import datetime as dt
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from caseboard import audit, outbox, workflow
-from caseboard.contacts import IncomingAttachment, InboundContact, IntakeOutcome, IntakeResult
+from caseboard.contacts import InboundContact, IncomingAttachment, IntakeOutcome, IntakeResult
 from caseboard.db import Database, insert_returning_id, insert_rows
 from caseboard.files import FileStore
 from caseboard.identity import CitizenMatch, find_or_create_citizen
@@ -25,6 +25,7 @@ from caseboard.models import (
     CaseStatus,
     IdentitySuggestion,
     Message,
+    table_of,
     utcnow,
 )
 from caseboard.references import find_references, next_reference
@@ -115,15 +116,15 @@ class Intake:
     def _thread(self, session: Session, contact: InboundContact) -> Case | None:
         """The case this contact continues: a reference it quotes, or a thread id it names."""
         for reference in find_references(f"{contact.subject}\n{contact.text}", self.prefix):
-            case = session.execute(sa.select(Case).where(Case.reference == reference)
+            case = session.execute(select(Case).where(col(Case.reference) == reference)
                                    ).scalar_one_or_none()
             if case is not None:
                 return case
         if contact.thread_ids:
             case_id = session.execute(
-                sa.select(Message.case_id)
-                .where(Message.thread_id.in_(contact.thread_ids))  # type: ignore[union-attr]
-                .order_by(Message.id.desc()).limit(1)  # type: ignore[union-attr]
+                select(Message.case_id)
+                .where(col(Message.thread_id).in_(contact.thread_ids))
+                .order_by(col(Message.id).desc()).limit(1)
             ).scalar_one_or_none()
             if case_id is not None:
                 return session.get(Case, case_id)
@@ -218,8 +219,8 @@ class Intake:
                                   recipient=recipient, message_id=message_id))
 
 
-_message = Message.__table__
-_case = Case.__table__
+_message = table_of(Message)
+_case = table_of(Case)
 _DUPLICATE_QUERY = (
     sa.select(_message.c.id, _message.c.case_id, _case.c.reference, _case.c.citizen_id)
     .join(_case, _case.c.id == _message.c.case_id)

@@ -14,6 +14,11 @@ import sqlalchemy as sa
 from sqlmodel import JSON, Field, SQLModel
 
 
+def table_of(model: type[SQLModel]) -> sa.Table:
+    """The Core table behind a model, for the fast statements of the intake hot path."""
+    return model.__table__  # type: ignore[attr-defined]
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 

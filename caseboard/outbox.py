@@ -13,8 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from caseboard.db import Database, insert_returning_id
 from caseboard.models import Message, OutboxItem, utcnow
@@ -22,6 +21,7 @@ from caseboard.models import Message, OutboxItem, utcnow
 log = logging.getLogger(__name__)
 
 BACKOFF_SECONDS = (5, 30, 120, 600, 1800, 3600)  # then every hour until max_attempts
+LEASE_SECONDS = 300
 
 
 class RetryableSendError(Exception):
@@ -91,19 +91,20 @@ class Dispatcher:
         if not channels:
             return None
         with self.database.write() as session:
-            query = (sa.select(OutboxItem)
-                     .where(OutboxItem.status == "pending",  # type: ignore[arg-type]
-                            OutboxItem.next_attempt_at <= now,  # type: ignore[arg-type]
-                            OutboxItem.channel.in_(channels))  # type: ignore[attr-defined]
-                     .order_by(OutboxItem.next_attempt_at).limit(1))
+            query = (select(OutboxItem)
+                     .where(col(OutboxItem.status) == "pending",
+                            col(OutboxItem.next_attempt_at) <= now,
+                            col(OutboxItem.channel).in_(channels))
+                     .order_by(col(OutboxItem.next_attempt_at)).limit(1))
             if not self.database.is_sqlite:
                 query = query.with_for_update(skip_locked=True)
             item = session.execute(query).scalar_one_or_none()
             if item is None:
                 return None
-            # Lease the item: if this worker dies mid-send, it becomes due again later.
+            # Lease the item for longer than any send may take: other dispatchers leave it
+            # alone, and if this worker dies mid-send it becomes due again afterwards.
             item.attempts += 1
-            item.next_attempt_at = now + dt.timedelta(seconds=_backoff(item.attempts))
+            item.next_attempt_at = now + dt.timedelta(seconds=LEASE_SECONDS)
             assert item.id is not None
             return OutgoingMessage(item.id, item.case_id, item.message_id, item.channel,
                                    item.recipient, item.kind, dict(item.payload))
@@ -136,6 +137,7 @@ class Dispatcher:
                 item.status, item.last_error = "failed", detail
             else:
                 item.last_error = detail
+                item.next_attempt_at = now + dt.timedelta(seconds=_backoff(item.attempts))
             if item.message_id is not None:
                 _update_message(session, item.message_id, outcome, detail)
 

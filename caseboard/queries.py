@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from caseboard.models import (
     AuditEvent,
@@ -32,31 +32,29 @@ class CaseFilter:
 
 def list_cases(session: Session, filters: CaseFilter, page: int) -> tuple[list[Case], int]:
     """One page of cases, newest first, and the total that match."""
-    query = sa.select(Case)
+    query = select(Case)
     if filters.status:
-        query = query.where(Case.status == filters.status)  # type: ignore[arg-type]
+        query = query.where(col(Case.status) == filters.status)
     if filters.department:
-        query = query.where(Case.department_id == filters.department)  # type: ignore[arg-type]
+        query = query.where(col(Case.department_id) == filters.department)
     if filters.channel:
-        query = query.where(Case.channel == filters.channel)  # type: ignore[arg-type]
+        query = query.where(col(Case.channel) == filters.channel)
     if filters.text:
         pattern = "%" + filters.text.replace("\\", "\\\\").replace("%", "\\%").replace(
             "_", "\\_") + "%"
-        in_messages = sa.select(Message.case_id).where(
-            Message.text.ilike(pattern, escape="\\"))  # type: ignore[attr-defined]
-        query = query.where(sa.or_(
-            Case.subject.ilike(pattern, escape="\\"),  # type: ignore[attr-defined]
-            Case.reference.ilike(pattern, escape="\\"),  # type: ignore[attr-defined]
-            Case.id.in_(in_messages)))  # type: ignore[union-attr]
+        in_messages = select(Message.case_id).where(
+            col(Message.text).ilike(pattern, escape="\\"))
+        query = query.where(sa.or_(col(Case.subject).ilike(pattern, escape="\\"),
+                                   col(Case.reference).ilike(pattern, escape="\\"),
+                                   col(Case.id).in_(in_messages)))
     total = session.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
-    rows = session.execute(query.order_by(Case.created_at.desc(),  # type: ignore[attr-defined]
-                                          Case.id.desc())  # type: ignore[union-attr]
+    rows = session.execute(query.order_by(col(Case.created_at).desc(), col(Case.id).desc())
                            .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).scalars().all()
     return list(rows), total
 
 
 def case_by_reference(session: Session, reference: str) -> Case | None:
-    return session.execute(sa.select(Case).where(Case.reference == reference.upper())
+    return session.execute(select(Case).where(col(Case.reference) == reference.upper())
                            ).scalar_one_or_none()
 
 
@@ -71,14 +69,14 @@ def case_summary(case: Case) -> dict[str, Any]:
 def case_detail(session: Session, case: Case) -> dict[str, Any]:
     citizen = session.get(Citizen, case.citizen_id)
     identities = session.execute(
-        sa.select(CitizenIdentity.kind, CitizenIdentity.value)
-        .where(CitizenIdentity.citizen_id == case.citizen_id)).all()
-    messages = session.execute(sa.select(Message).where(Message.case_id == case.id)
-                               .order_by(Message.id)).scalars()  # type: ignore[arg-type]
-    events = session.execute(sa.select(AuditEvent).where(AuditEvent.case_id == case.id)
-                             .order_by(AuditEvent.id)).scalars()  # type: ignore[arg-type]
-    suggestions = session.execute(sa.select(IdentitySuggestion)
-                                  .where(IdentitySuggestion.case_id == case.id)).scalars()
+        select(CitizenIdentity.kind, CitizenIdentity.value)
+        .where(col(CitizenIdentity.citizen_id) == case.citizen_id)).all()
+    messages = session.execute(select(Message).where(col(Message.case_id) == case.id)
+                               .order_by(col(Message.id))).scalars()
+    events = session.execute(select(AuditEvent).where(col(AuditEvent.case_id) == case.id)
+                             .order_by(col(AuditEvent.id))).scalars()
+    suggestions = session.execute(select(IdentitySuggestion)
+                                  .where(col(IdentitySuggestion.case_id) == case.id)).scalars()
     return {
         **case_summary(case),
         "routing": {"confidence": case.routing_confidence, "reasons": case.routing_reasons},
@@ -104,14 +102,14 @@ def case_detail(session: Session, case: Case) -> dict[str, Any]:
 
 def departments(session: Session) -> list[dict[str, Any]]:
     services: dict[str, list[dict[str, str]]] = {}
-    for service in session.execute(sa.select(ServiceType).where(ServiceType.active)
-                                   .order_by(ServiceType.code)).scalars():
+    for service in session.execute(select(ServiceType).where(col(ServiceType.active))
+                                   .order_by(col(ServiceType.code))).scalars():
         services.setdefault(service.department_id, []).append(
             {"code": service.code, "name": service.name_en, "name_zh": service.name_zh})
     return [{"id": d.id, "name": d.name_en, "name_zh": d.name_zh,
              "services": services.get(d.id, [])}
-            for d in session.execute(sa.select(Department).where(Department.active)
-                                     .order_by(Department.id)).scalars()]
+            for d in session.execute(select(Department).where(col(Department.active))
+                                     .order_by(col(Department.id))).scalars()]
 
 
 def _iso(value: Any) -> str | None:

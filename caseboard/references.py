@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from caseboard.models import ReferenceCounter
+from caseboard.models import ReferenceCounter, table_of
 
 
 def format_reference(prefix: str, year: int, number: int) -> str:
@@ -43,11 +43,11 @@ def next_reference(session: Session, prefix: str, year: int) -> str:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = _UPSERTS.get(dialect)
     if statement is None:
-        base = insert(ReferenceCounter.__table__).values(year=sa.bindparam("year"), last_number=1)
+        table = table_of(ReferenceCounter)
+        base = insert(table).values(year=sa.bindparam("year"), last_number=1)
         statement = _UPSERTS[dialect] = base.on_conflict_do_update(
-            index_elements=["year"],
-            set_={"last_number": ReferenceCounter.__table__.c.last_number + 1},
-        ).returning(ReferenceCounter.__table__.c.last_number)
+            index_elements=["year"], set_={"last_number": table.c.last_number + 1},
+        ).returning(table.c.last_number)
     number = session.connection().execute(statement, {"year": year}).scalar_one()
     return format_reference(prefix, year, number)
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from caseboard import auth
 from caseboard.contacts import InboundContact, Sender
@@ -17,9 +16,9 @@ def sync_departments(session: Session, config: Config) -> None:
     """Make the department and service tables say what config says (inactive if removed)."""
     wanted = {d.id: d for d in config.departments}
     services = {s.code: s for d in config.departments for s in d.services}
-    for department in session.execute(sa.select(Department)).scalars():
+    for department in session.execute(select(Department)).scalars():
         department.active = department.id in wanted
-    for service in session.execute(sa.select(ServiceType)).scalars():
+    for service in session.execute(select(ServiceType)).scalars():
         service.active = service.code in services
     for dep in config.departments:
         row = session.get(Department, dep.id) or Department(id=dep.id, name_en="")
@@ -35,13 +34,13 @@ def sync_departments(session: Session, config: Config) -> None:
 
 
 def has_users(session: Session) -> bool:
-    return session.execute(sa.select(User.id).limit(1)).first() is not None
+    return session.execute(select(User.id).limit(1)).first() is not None
 
 
 def seed_demo_users(session: Session, config: Config) -> list[str]:
     created = []
     for demo in config.demo_users:
-        if session.execute(sa.select(User.id).where(User.username == demo.username)).first():
+        if session.execute(select(User.id).where(col(User.username) == demo.username)).first():
             continue
         auth.create_user(session, demo.username, demo.role, demo.password,
                          display_name=demo.display_name, departments=demo.departments,

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from routing.matcher import KeywordIndex
+from routing.model import Analysed, Hit
 from settings import PRIORITIES
-
-from routing.matcher import Analysed, Hit, KeywordIndex
 
 DEFAULT = "normal"
 

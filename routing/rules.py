@@ -5,16 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from settings import Config, ServiceConfig
-
 from routing import priority
+from routing.analyser import Analyser
 from routing.decision import RoutingDecision, Suggestion
-from routing.matcher import EXACT, NEAR, Analysed, Hit, KeywordIndex, analyse
+from routing.matcher import KeywordIndex
+from routing.model import EXACT, NEAR, Analysed, Hit
 from routing.scoring import Candidate, confidence, rank, strength
 from routing.spelling import Speller
+from settings import Config, ServiceConfig
 
 MAX_SUGGESTIONS = 3
 MAX_HIT_REASONS = 3
+RIVAL_WORTH_MENTIONING = 0.2  # strength of a runner-up named in the reasons
 
 
 @dataclass(frozen=True, eq=False)
@@ -27,7 +29,7 @@ class RoutingRules:
     keywords: KeywordIndex  # owners: service indexes
     negatives: KeywordIndex  # owners: service indexes
     priority_words: KeywordIndex  # owners: ranks in settings.PRIORITIES
-    speller: Speller
+    analyser: Analyser
     min_confidence: float
     triage_department: str
     triage_service: str | None  # the triage department's first service, if any
@@ -54,12 +56,18 @@ class RoutingRules:
             keywords=keywords,
             negatives=negatives,
             priority_words=priority_words,
-            speller=Speller(keywords.vocabulary | negatives.vocabulary
-                            | priority_words.vocabulary),
+            analyser=Analyser(
+                Speller(keywords.vocabulary | negatives.vocabulary | priority_words.vocabulary),
+                keywords.gram_heads | negatives.gram_heads | priority_words.gram_heads),
             min_confidence=float(config["routing.min_confidence"]),
             triage_department=triage,
             triage_service=triage_services[0].code if triage_services else None,
         )
+
+    def __repr__(self) -> str:
+        return (f"RoutingRules({len(self.departments)} departments, {len(self.services)} "
+                f"services, {len(self.keywords.keywords)} keywords, "
+                f"min_confidence={self.min_confidence})")
 
     def label(self, service: int) -> str:
         s = self.services[service]
@@ -75,7 +83,7 @@ def route(text: str, rules: RoutingRules, explicit_department: str | None = None
     ValueError naming the value.
     """
     forced_service = _check_explicit(rules, explicit_department, explicit_service)
-    analysed = analyse(text or "", rules.speller)
+    analysed = rules.analyser(text or "")
     candidates = _candidates(analysed, rules, language)
     if forced_service is not None:
         department, service, conf, reasons = _explicit_service(rules, forced_service)
@@ -146,7 +154,7 @@ def _automatic(rules: RoutingRules, candidates: list[Candidate]) -> Outcome:
                   if rules.services[c.service].department != department), None)
     conf = confidence(best.score, rival.score if rival else 0.0)
     reasons = _hit_reasons(rules, best)
-    if rival is not None:
+    if rival is not None and strength(rival.score) >= RIVAL_WORTH_MENTIONING:
         reasons.append(f"runner-up {rules.label(rival.service)} "
                        f"({strength(rival.score):.2f})")
     if conf < rules.min_confidence:

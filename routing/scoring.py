@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from routing.matcher import Hit
+from routing.model import Hit
 
 EXTRA_HIT_SHARE = 0.3  # weight of each further, distinct hit of the same service
 MAX_EXTRA_HITS = 3
@@ -47,7 +47,7 @@ def rank(hits: Iterable[Hit], negatives: Iterable[Hit]) -> list[Candidate]:
     by_service: dict[int, list[Hit]] = defaultdict(list)
     for hit in hits:
         by_service[hit.keyword.owner].append(hit)
-    vetoes = {}
+    vetoes: dict[int, str] = {}
     for hit in sorted(negatives, key=lambda h: -h.strength):
         vetoes.setdefault(hit.keyword.owner, hit.keyword.phrase)
     candidates = []

@@ -8,8 +8,8 @@ corrected into a keyword ("marking" → "parking", "three" → "tree") misroutes
 - words shorter than 4 letters are never corrected;
 - at most one edit (insertion, deletion, substitution, transposition) up to 7 letters, two
   from 8 letters on; the first letter must agree;
-- a 4–5 letter word may only be *missing* a letter ("stret" → "street"), not carry an extra
-  one ("three" ↛ "tree", "spark" ↛ "park").
+- a 4–5 letter word may only be *missing* a letter ("stret" → "street"): not carry an extra
+  one ("three" ↛ "tree", "spark" ↛ "park") nor a different one ("file" ↛ "fire").
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from routing.text import OCR_PAIRS, singular
+from routing.text import OCR_DIGITS, OCR_PAIRS, singular
 
 # A fresh word list for every call would defeat the memo; a cap keeps memory bounded in a
 # long-running server that sees unbounded vocabulary (names, addresses).
@@ -43,8 +43,9 @@ class Speller:
         self._cache: dict[str, Correction | None] = {}
 
     def correct(self, word: str) -> Correction | None:
-        """The keyword word `word` probably stands for, or None (known or hopeless)."""
-        if word in self.vocabulary or len(word) < 3:
+        """Another keyword word `word` probably stands for ("bins" → "bin", "stret" →
+        "street"), or None."""
+        if len(word) < 3:
             return None
         try:
             return self._cache[word]
@@ -57,20 +58,26 @@ class Speller:
         return result
 
     def _lookup(self, word: str) -> Correction | None:
+        if word in self.vocabulary:  # only its singular may be worth trying
+            base = singular(word)
+            return (base, SINGULAR_SCORE) if base in self.vocabulary else None
+        variants = ocr_variants(word)
+        for attempt in (self._known_form, self._fuzzy):
+            found = attempt(word)
+            if found is not None:
+                return found
+            for variant in variants:
+                found = attempt(variant)
+                if found is not None:
+                    return found[0], min(found[1], OCR_SCORE)
+        return None
+
+    def _known_form(self, word: str) -> Correction | None:
+        if word in self.vocabulary:
+            return word, 100
         base = singular(word)
         if base is not None and base in self.vocabulary:
             return base, SINGULAR_SCORE
-        found = self._fuzzy(word)
-        if found is not None:
-            return found
-        for wrong, right in OCR_PAIRS:
-            if wrong in word:
-                repaired = word.replace(wrong, right)
-                if repaired in self.vocabulary:
-                    return repaired, OCR_SCORE
-                base = singular(repaired)
-                if base is not None and base in self.vocabulary:
-                    return base, OCR_SCORE
         return None
 
     def _fuzzy(self, word: str) -> Correction | None:
@@ -84,9 +91,18 @@ class Speller:
                                   score_cutoff=max_edits, limit=5)
         best: Correction | None = None
         for choice, _distance, _index in matches:
-            if len(choice) < 4 or (len(word) <= 5 and len(choice) < len(word)):
+            if len(choice) < 4 or (len(word) <= 5 and len(choice) != len(word) + 1):
                 continue
             score = round(fuzz.ratio(word, choice))
             if best is None or score > best[1]:
                 best = (choice, score)
         return best
+
+
+def ocr_variants(word: str) -> list[str]:
+    """Readings of `word` with OCR confusions undone ("b1n" → "bln", "bin")."""
+    variants: list[str] = []
+    if not word.isalpha() and not word.isdigit():
+        variants += dict.fromkeys(word.translate(table) for table in OCR_DIGITS)
+    variants += [word.replace(wrong, right) for wrong, right in OCR_PAIRS if wrong in word]
+    return variants

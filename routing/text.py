@@ -13,31 +13,37 @@ import unicodedata
 # CJK Unified Ideographs (+ extension A and compatibility ideographs).
 _CJK_CHAR = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_RE = re.compile(f"[{_CJK_CHAR}]")
-_WORD_RE = re.compile(r"[a-z0-9]+")
+# Latin words, including accented and full-width letters and digits ("ｐｏｔｈｏｌｅ"); only
+# the rare non-ASCII word pays for Unicode normalisation (NFKC on a whole Chinese message
+# would cost more than all the matching).
+_LATIN = "0-9a-z\u00b2\u00b3\u00b9\u00c0-\u024f\u0300-\u036f\uff10-\uff19\uff41-\uff5a"
+_WORD_RE = re.compile(f"[{_LATIN}]+")
 # Apostrophes inside words vanish ("wasn't" → "wasnt", "carer's" → "carers").
 _APOSTROPHE_RE = re.compile(r"(?<=[a-z])['\u2019`](?=[a-z])")
-# Between CJK characters, spaces and punctuation vanish; a Latin word or number becomes a
-# separator so that characters on either side of it are not read as adjacent.
-_NOT_CJK_RE = re.compile(f"[^{_CJK_CHAR}]+")
-_ALNUM_RE = re.compile(r"[a-z0-9]")
+# For the CJK stream, Latin words become a separator so that the characters on either side
+# are not read as adjacent; spaces and punctuation between CJK characters vanish.
+_SEPARATOR = "\x00"
+_LATIN_RUN_RE = re.compile(f"[{_LATIN}]+")
+_NOISE_RE = re.compile(f"[^{_CJK_CHAR}{_SEPARATOR}]+")
+_SEPARATORS_RE = re.compile(f"{_SEPARATOR}+")
 
-# OCR confuses digits with letters inside words: "p0thole", "b1n", "5treet".
-_OCR_DIGITS = str.maketrans({"0": "o", "1": "l", "5": "s"})
-# Letter pairs OCR reads for a single letter, tried when a word is otherwise unknown.
+# What OCR (and thumbs on a phone) put for a letter, tried when a word is otherwise unknown:
+# digits inside words ("p0thole", "b1n", "5treet") and letter pairs read as one ("rnissed").
+OCR_DIGITS = (str.maketrans("015", "ols"), str.maketrans("015", "ois"))
 OCR_PAIRS = (("rn", "m"), ("vv", "w"), ("cl", "d"), ("ii", "u"))
 
 # Words too common to count as evidence on their own when they occur inside a longer
 # keyword ("hole in THE road", "bin NOT collected").
-STOPWORDS = frozenset(
-    "a an and are as at be by do for from has have how i in is it its me my no not of off on "
-    "or our out the their there to up was we with".split()
-)
+STOPWORDS = frozenset((
+    "a", "an", "and", "are", "as", "at", "be", "by", "do", "for", "from", "has", "have", "how",
+    "i", "in", "is", "it", "its", "me", "my", "no", "not", "of", "off", "on", "or", "our", "out",
+    "the", "their", "there", "to", "up", "was", "we", "with",
+))
 
 
 def normalise(text: str) -> str:
-    """NFKC (full-width → ASCII), case-folded, apostrophes inside words removed."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    return _APOSTROPHE_RE.sub("", folded)
+    """Case-folded, apostrophes inside words removed."""
+    return _APOSTROPHE_RE.sub("", text.casefold())
 
 
 def has_cjk(text: str) -> bool:
@@ -45,24 +51,24 @@ def has_cjk(text: str) -> bool:
 
 
 def words(normalised: str) -> list[str]:
-    """Latin word tokens; OCR digit confusions inside words are repaired."""
+    """Latin word tokens, NFKC-normalised and reduced to ASCII."""
     result = []
     for token in _WORD_RE.findall(normalised):
-        if not token.isdigit() and not token.isalpha():
-            token = token.translate(_OCR_DIGITS)
+        if not token.isascii():
+            token = unicodedata.normalize("NFKC", token)
+            token = "".join(c for c in unicodedata.normalize("NFKD", token) if c.isascii())
+            if not token:
+                continue
         result.append(token)
     return result
 
 
 def cjk_stream(normalised: str) -> str:
-    """CJK characters only; runs of Latin words/numbers become a single space."""
+    """CJK characters only; each run of Latin words/numbers becomes a single space."""
     if not has_cjk(normalised):
         return ""
-    return _NOT_CJK_RE.sub(_separator, normalised).strip()
-
-
-def _separator(match: re.Match[str]) -> str:
-    return " " if _ALNUM_RE.search(match.group()) else ""
+    text = _NOISE_RE.sub("", _LATIN_RUN_RE.sub(_SEPARATOR, normalised))
+    return _SEPARATORS_RE.sub(" ", text).strip()
 
 
 def singular(token: str) -> str | None:

@@ -57,7 +57,8 @@ def test_list_and_filter_cases(client: FlaskClient, token_for: Headers) -> None:
     intake = token_for("intake")
     client.post("/api/v1/contacts", headers=intake, json=contact())
     client.post("/api/v1/contacts", headers=intake, json=contact(
-        external_id="desk-9", channel="web", text="Missed bin collection on Friday, bins not emptied"))
+        external_id="desk-9", channel="web",
+        text="Missed bin collection on Friday, bins not emptied"))
     agent = token_for("agent")
     everything = client.get("/api/v1/cases", headers=agent).json
     assert everything["total"] == 2 and everything["page"] == 1

@@ -8,8 +8,9 @@ import threading
 
 import pytest
 import sqlalchemy as sa
+from sqlmodel import col, select
 
-from caseboard.contacts import IncomingAttachment, InboundContact, IntakeOutcome, Sender
+from caseboard.contacts import InboundContact, IncomingAttachment, IntakeOutcome, Sender
 from caseboard.intake import IntakeError
 from caseboard.models import (
     Attachment,
@@ -36,7 +37,7 @@ def count(services: Services, model: type) -> int:
 
 def case_of(services: Services, reference: str) -> Case:
     with services.database.read() as session:
-        return session.execute(sa.select(Case).where(Case.reference == reference)).scalar_one()
+        return session.execute(select(Case).where(col(Case.reference) == reference)).scalar_one()
 
 
 def test_new_contact_opens_a_routed_case_with_deadlines_and_acknowledgement(
@@ -54,8 +55,8 @@ def test_new_contact_opens_a_routed_case_with_deadlines_and_acknowledgement(
     assert any("pothole" in reason for reason in case.routing_reasons)
     with services.database.read() as session:
         item = session.execute(sa.select(OutboxItem)).scalar_one()
-        actions = session.execute(sa.select(AuditEvent.action).where(
-            AuditEvent.case_id == case.id).order_by(AuditEvent.id)).scalars().all()
+        actions = session.execute(select(AuditEvent.action).where(
+            col(AuditEvent.case_id) == case.id).order_by(col(AuditEvent.id))).scalars().all()
     assert (item.channel, item.recipient, item.kind) == ("email", "maria@mail.example",
                                                          "acknowledgement")
     assert item.payload["reference"] == result.reference

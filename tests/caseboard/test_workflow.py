@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-import sqlalchemy as sa
+from sqlmodel import col, select
 
 from caseboard import workflow
 from caseboard.clocks import clock_alerts
@@ -32,13 +32,14 @@ def act(services: Services, case_id: int, action: str, now: dt.datetime | None =
         case = session.get(Case, case_id)
         assert case is not None
         return workflow.apply(session, case, action, "alice", calendar=services.calendar,
-                              channel="board", now=now, **kw)  # type: ignore[arg-type]
+                              channel="board", now=now, **kw)
 
 
 def audit_actions(services: Services, case_id: int) -> list[tuple[str, str]]:
     with services.database.read() as session:
         return [(e.actor, e.action) for e in session.execute(
-            sa.select(AuditEvent).where(AuditEvent.case_id == case_id).order_by(AuditEvent.id)
+            select(AuditEvent).where(col(AuditEvent.case_id) == case_id)
+            .order_by(col(AuditEvent.id))
         ).scalars()]
 
 
@@ -84,8 +85,8 @@ def test_return_to_triage_keeps_the_citizens_clock(services: Services) -> None:
     assert (case.status, case.department_id, case.return_count) == ("new", "triage", 1)
     assert case.resolution_due == due
     with services.database.read() as session:
-        event = session.execute(sa.select(AuditEvent).where(
-            AuditEvent.action == "return")).scalar_one()
+        event = session.execute(select(AuditEvent).where(
+            col(AuditEvent.action) == "return")).scalar_one()
     assert event.details["reason"] == "this is a private road, not ours"
     assert event.details["from_department"] == "roads"
     redispatched = act(services, case_id, "dispatch", department="housing")
@@ -119,6 +120,7 @@ def test_waiting_for_the_citizen_pauses_the_clock(services: Services) -> None:
     # Paused from Monday 11:00 to Tuesday 11:00: 10 working hours (Mon 11-18, Tue 8-11).
     resumed = act(services, case_id, "resume", now=opened + dt.timedelta(days=1, hours=2))
     assert resumed.paused_since is None
+    assert resumed.resolution_due is not None
     assert services.calendar.working_seconds_between(due, resumed.resolution_due) == 10 * 3600
 
 

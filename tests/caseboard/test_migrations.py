@@ -1,0 +1,24 @@
+"""The Alembic migrations build exactly the schema the models describe, on both databases."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlmodel import SQLModel
+
+from caseboard.db import migrate
+from caseboard.services import Services
+
+
+def test_migrations_match_the_models(services: Services) -> None:
+    with services.database.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = compare_metadata(context, SQLModel.metadata)
+    assert differences == [], "a model changed without a migration: " + repr(differences)
+
+
+def test_migrating_again_is_harmless(services: Services) -> None:
+    migrate(services.database)
+    migrate(services.database)
+    with services.database.engine.connect() as connection:
+        assert MigrationContext.configure(connection).get_current_revision() == "0001"
