@@ -4,7 +4,7 @@ Not a test (DESIGN.md §7): it prints figures and a ratio to a baseline measured
 run on the same engine, a plain SQLAlchemy Core insert of as many message-shaped rows with one
 transaction per row, as intake uses one transaction per contact.
 
-    python bench/intake.py [--n 3000] [--runs 3] [--engines sqlite,postgresql]
+    python bench/intake.py [--n 4000] [--runs 3] [--engines sqlite,postgresql]
                            [--pg-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
                            [--seed 2026] [--profile]
 
@@ -525,7 +525,7 @@ def summary_line(result: EngineResult) -> str:
     verdict = "reached" if rate >= GOAL else "not reached"
     return (f"{ENGINE_LABELS[result.engine]}: {rate:,.0f} contacts/s (median of "
             f"{len(result.intake)}), {ratio:.2f}× plain Core insert; "
-            f"goal ≥ {GOAL:,} contacts/s: {verdict}")
+            f"goal ≥ {GOAL} contacts/s: {verdict}")
 
 
 def nyc_line(rate: float) -> str:
@@ -563,7 +563,7 @@ def profile_sqlite(n: int, seed: int, top: int = 30) -> None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--n", type=int, default=3000, help="contacts per run (default 3000)")
+    parser.add_argument("--n", type=int, default=4000, help="contacts per run (default 4000)")
     parser.add_argument("--runs", type=int, default=3, help="runs per engine (default 3)")
     parser.add_argument("--engines", default="sqlite,postgresql",
                         help="comma-separated: sqlite, postgresql")
@@ -596,7 +596,8 @@ def main(argv: list[str] | None = None) -> int:
     if "postgresql" in engines:
         problem = postgres_problem(args.pg_url)
         if problem is not None:
-            print(f"PostgreSQL is not reachable at {args.pg_url}: {problem}; "
+            shown = sa.engine.make_url(args.pg_url).render_as_string(hide_password=True)
+            print(f"PostgreSQL is not reachable at {shown}: {problem}; "
                   "skipping it and measuring SQLite only", flush=True)
             engines = [e for e in engines if e != "postgresql"] or ["sqlite"]
     print(f"intake benchmark: {args.n:,} contacts per run, {args.runs} run(s) per engine, "
