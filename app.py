@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import secrets
@@ -25,6 +26,11 @@ from settings import ConfigError, load_config
 
 log = logging.getLogger("contact_centre")
 
+# Where channels are registered: one line per channel package. Each module has
+# init_channel(app, services), which adds its blueprint, registers its outbound transport with
+# caseboard.outbox.register_transport, and appends its servers to services.background.
+CHANNEL_MODULES: tuple[str, ...] = ()
+
 
 def create_app(config: Any = None, services: Services | None = None) -> Flask:
     """Build the web app. `config` is a settings.Config (default: load_config())."""
@@ -39,6 +45,8 @@ def create_app(config: Any = None, services: Services | None = None) -> Flask:
     )
     app.extensions["contact_centre"] = services
     app.register_blueprint(api.bp)
+    for module_name in CHANNEL_MODULES:
+        importlib.import_module(module_name).init_channel(app, services)
 
     @app.get("/healthz")
     def healthz() -> ResponseReturnValue:
@@ -75,11 +83,16 @@ def serve(config: Any) -> int:
     web.start()
     for worker in workers:
         worker.start()
+    for background in services.background:
+        background.start()
+        log.info("started %s", background.name)
     print(f"contact centre on http://{config['web.host']}:{server.port} "
           f"(database {services.database.engine.url.render_as_string(hide_password=True)})",
           flush=True)
     stop.wait()
     server.shutdown()
+    for background in reversed(services.background):
+        background.stop()
     for worker in workers:
         worker.join(timeout=10)
     services.database.dispose()

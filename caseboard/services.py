@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Protocol
 
 from caseboard import seed
 from caseboard.db import Database, migrate
@@ -15,6 +16,16 @@ from routing import RoutingRules
 from settings import Config
 
 
+class BackgroundService(Protocol):
+    """A long-running part of `serve` besides the web server (an SMTP server, a folder watcher)."""
+
+    name: str
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
 @dataclass
 class Services:
     config: Config
@@ -24,6 +35,7 @@ class Services:
     calendar: BusinessCalendar
     intake: Intake
     dispatcher: Dispatcher
+    background: list[BackgroundService] = field(default_factory=list)
 
 
 def build_services(config: Config) -> Services:
