@@ -4,7 +4,7 @@ Not a test (DESIGN.md §7): it prints figures and a ratio to a baseline measured
 run on the same engine, a plain SQLAlchemy Core insert of as many message-shaped rows with one
 transaction per row, as intake uses one transaction per contact.
 
-    python bench/intake.py [--n 4000] [--runs 3] [--engines sqlite,postgresql]
+    python bench/intake.py [--n 5000] [--runs 3] [--engines sqlite,postgresql]
                            [--pg-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
                            [--seed 2026] [--profile]
 
@@ -266,11 +266,12 @@ class ContactMix:
         topic = self.rng.choices(list(TOPIC_WEIGHTS), weights=list(TOPIC_WEIGHTS.values()))[0]
         english, chinese = TOPICS[topic]
         template = self.rng.choice(chinese if citizen.chinese else english)
-        body = _fill(self.rng, template)
-        if not citizen.chinese:
-            body = self.rng.choice(OPENERS) + body + self.rng.choice(CLOSERS)
+        core = _fill(self.rng, template)
+        body = core if citizen.chinese else _wrap(self.rng, core)
         channel = _pick_channel(self.rng)
-        subject = body.split(",")[0][:60] if channel == "email" else ""
+        # Citizens' subject lines: the gist of the first clause, or nothing at all.
+        gist = core.split(",")[0].split(".")[0].split("，")[0][:60]
+        subject = gist if channel == "email" and self.rng.random() < 0.8 else ""
         return self._contact(channel, citizen, body, subject)
 
     def _follow_up(self, reference: str, citizen: Citizen) -> InboundContact:
@@ -333,6 +334,14 @@ def _sender(channel: str, citizen: Citizen, rng: random.Random) -> Sender:
                       postcode=citizen.postcode)
     return Sender(name=citizen.name, email=citizen.email,
                   phone=citizen.phone if rng.random() < 0.3 else "")
+
+
+def _wrap(rng: random.Random, core: str) -> str:
+    """Greeting and sign-off around the complaint, as people write them."""
+    opener = rng.choice(OPENERS)
+    if opener.endswith(", "):
+        core = core[0].lower() + core[1:]
+    return opener + core + rng.choice(CLOSERS)
 
 
 def _pick_channel(rng: random.Random) -> str:
@@ -563,7 +572,7 @@ def profile_sqlite(n: int, seed: int, top: int = 30) -> None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--n", type=int, default=4000, help="contacts per run (default 4000)")
+    parser.add_argument("--n", type=int, default=5000, help="contacts per run (default 5000)")
     parser.add_argument("--runs", type=int, default=3, help="runs per engine (default 3)")
     parser.add_argument("--engines", default="sqlite,postgresql",
                         help="comma-separated: sqlite, postgresql")
