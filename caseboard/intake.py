@@ -48,6 +48,8 @@ class IntakeError(ValueError):
 class _NewCase:
     case_id: int
     reference: str
+    department: str
+    first_response_due: dt.datetime
 
 
 class Intake:
@@ -98,6 +100,7 @@ class Intake:
                                        contact.language)
         case = self._thread(session, contact)
         events: list[dict[str, object]] = []
+        new: _NewCase | None = None
         if case is not None and case.status != CaseStatus.CLOSED:
             outcome = IntakeOutcome.JOINED
             case_id, reference = self._join(session, case, contact, now, events)
@@ -107,9 +110,9 @@ class Intake:
             new = self._open(session, contact, match, now, parent, events)
             case_id, reference = new.case_id, new.reference
         message_id = self._store_message(session, contact, case_id, now, stored)
-        if outcome is IntakeOutcome.CREATED:
+        if new is not None:
             self._suggest_identities(session, case_id, match)
-            self._acknowledge(session, contact, case_id, reference, message_id, now, events)
+            self._acknowledge(session, contact, new, message_id, now, events)
         audit.record_all(session, events)
         return IntakeResult(outcome, reference, case_id, message_id, match.citizen_id)
 
@@ -175,7 +178,7 @@ class Intake:
         if status == CaseStatus.DISPATCHED:
             events.append(audit.event(case_id, "system", "dispatch", contact.channel,
                                       to="dispatched", to_department=decision.department))
-        return _NewCase(case_id, reference)
+        return _NewCase(case_id, reference, decision.department, due.first_response_due)
 
     def _store_message(self, session: Session, contact: InboundContact, case_id: int,
                        now: dt.datetime, stored: list[tuple[IncomingAttachment, str]]) -> int:
@@ -201,21 +204,30 @@ class Intake:
              "reason": suggestion.reason, "status": "pending", "created_at": utcnow()}
             for suggestion in match.suggestions])
 
-    def _acknowledge(self, session: Session, contact: InboundContact, case_id: int,
-                     reference: str, message_id: int, now: dt.datetime,
+    def _acknowledge(self, session: Session, contact: InboundContact, new: _NewCase,
+                     message_id: int, now: dt.datetime,
                      events: list[dict[str, object]]) -> None:
+        """Queue "we have your message": the reference, who handles it and by when."""
         if contact.automated:
             return
         target = _acknowledgement_target(contact)
         if target is None:
             return
         channel, recipient = target
-        outbox.enqueue(session, case_id=case_id, channel=channel, recipient=recipient,
-                       kind="acknowledgement", now=now,
-                       payload={"reference": reference, "language": contact.language or "en",
-                                "in_reply_to": contact.own_thread_id,
-                                "subject": contact.subject})
-        events.append(audit.event(case_id, "system", "acknowledgement_queued", channel,
+        department = self.config.department(new.department)
+        payload = {
+            "reference": new.reference, "language": contact.language or "en",
+            "citizen_name": contact.sender.name, "subject": contact.subject,
+            "department": new.department,
+            "department_name": dict(department.name) if department else {},
+            "first_response_due": new.first_response_due.isoformat(),
+            # Email threading: the acknowledgement answers the citizen's own message.
+            "in_reply_to": contact.own_thread_id,
+            "references": [*contact.thread_ids, contact.own_thread_id],
+        }
+        outbox.enqueue(session, case_id=new.case_id, channel=channel, recipient=recipient,
+                       kind="acknowledgement", now=now, payload=payload)
+        events.append(audit.event(new.case_id, "system", "acknowledgement_queued", channel,
                                   recipient=recipient, message_id=message_id))
 
 
