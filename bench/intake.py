@@ -50,9 +50,7 @@ DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 GOAL = 1000  # contacts/s
 NYC_311_RECORD_DAY = 276_827  # contacts, New York 311's busiest day
 
-# ---------------------------------------------------------------------------------------------
-# Synthetic contacts
-# ---------------------------------------------------------------------------------------------
+# --- Synthetic contacts ---
 
 # Per topic: English and Chinese phrasings. Varied wording (synonyms, typos, word order) so
 # the router's speller, near and partial matching do the work they do on real text.
@@ -62,118 +60,88 @@ TOPICS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         "Big hole in the road outside number {num} {street}, cyclists are swerving round it.",
         "The road surface on {street} has broken up and there's a pothol near the bus stop.",
         "Pot hole at the junction of {street} and {street2}, it's getting deeper every week.",
-    ), (
-        "{street_zh}路面有个大坑，昨天晚上有人骑车摔倒了。",
-        "我家门口的马路坑坑洼洼，下雨天全是积水，请尽快修补。",
-    )),
+    ), ("{street_zh}路面有个大坑，昨天晚上有人骑车摔倒了。",
+        "我家门口的马路坑坑洼洼，下雨天全是积水，请尽快修补。")),
     "missed-collection": ((
         "My bin was not collected on {day} again, {street}.",
         "Bins not emptied on our street ({street}) for {weeks} weeks now.",
         "Missed bin collection at {num} {street} - the lorry drove straight past.",
         "rubbish not collected this week, the wheelie bin is overflowing",
-    ), (
-        "{street_zh}的垃圾没人收，已经堆了一个星期了。",
-        "垃圾没收，楼下的垃圾桶都满了，味道很大。",
-    )),
+    ), ("{street_zh}的垃圾没人收，已经堆了一个星期了。",
+        "垃圾没收，楼下的垃圾桶都满了，味道很大。")),
     "street-light": ((
         "Street light outside {num} {street} has been out for {weeks} weeks.",
         "The streetlight on {street} keeps flickering on and off all night.",
         "Lamp post near the park entrance on {street} is not working, it's very dark.",
         "stret light broken on {street}, feels unsafe walking home",
-    ), (
-        "{street_zh}的路灯坏了，晚上走路很不安全。",
-        "我们小区门口的路灯不亮已经两个星期了。",
-    )),
+    ), ("{street_zh}的路灯坏了，晚上走路很不安全。",
+        "我们小区门口的路灯不亮已经两个星期了。")),
     "noise": ((
         "Loud music from the flat above every night until 3am, {street}.",
         "My neighbours' dog is barking all day, it's constant noise.",
         "Construction noise on {street} starting at 6am on a Sunday.",
         "Party next door every weekend, the noise is unbearable.",
-    ), (
-        "楼上邻居每天晚上放音乐，噪音太大，影响休息。",
-        "{street_zh}工地施工噪音扰民，早上六点就开始了。",
-    )),
+    ), ("楼上邻居每天晚上放音乐，噪音太大，影响休息。",
+        "{street_zh}工地施工噪音扰民，早上六点就开始了。")),
     "damp-mould": ((
         "Black mould is spreading in my children's bedroom, {num} {street}.",
         "Our council flat has damp walls and condensation on every window.",
         "There is mold all over the bathroom ceiling and it keeps coming back.",
         "Damp patch in the living room getting bigger since the winter.",
-    ), (
-        "我家墙壁发霉很严重，孩子一直咳嗽。",
-        "房子很潮湿，卧室墙体返潮，到处是霉菌。",
-    )),
+    ), ("我家墙壁发霉很严重，孩子一直咳嗽。",
+        "房子很潮湿，卧室墙体返潮，到处是霉菌。")),
     "property-tax": ((
         "I think my council tax band is wrong for {num} {street}.",
         "I live alone, can I get the single person discount on council tax?",
         "My council tax bill went up this year and I don't understand why.",
         "Question about property tax for the flat I just bought on {street}.",
-    ), (
-        "我想咨询一下房产税的减免政策，我一个人住。",
-        "今年的税单金额好像算错了，请帮忙核对。",
-    )),
+    ), ("我想咨询一下房产税的减免政策，我一个人住。",
+        "今年的税单金额好像算错了，请帮忙核对。")),
     "parking-fine": ((
         "I want to appeal a parking fine I got on {street}, the signs were covered.",
         "I received a penalty charge notice but I was loading, not parking.",
         "Parking ticket issued while I was showing my blue badge, please cancel it.",
         "How do I appeal a PCN? The reference on the ticket is unreadable.",
-    ), (
-        "我在{street_zh}收到一张停车罚单，但是那里没有任何标志，我要申诉。",
-        "违停罚款不合理，我当时在上下货。",
-    )),
+    ), ("我在{street_zh}收到一张停车罚单，但是那里没有任何标志，我要申诉。",
+        "违停罚款不合理，我当时在上下货。")),
     "burst-main": ((
         "Water gushing out of the road on {street}, looks like a burst main.",
         "Burst pipe under the pavement at {num} {street}, water everywhere.",
         "No water supply in the whole of {street} since this morning.",
         "The water main has burst near the school on {street}, the road is flooded.",
-    ), (
-        "{street_zh}主水管爆裂，马路上全是水。",
-        "我们整栋楼停水了，好像是外面水管爆裂。",
-    )),
+    ), ("{street_zh}主水管爆裂，马路上全是水。",
+        "我们整栋楼停水了，好像是外面水管爆裂。")),
     "fly-tipping": ((
         "Someone has dumped a mattress and bin bags in the alley behind {street}.",
         "Fly tipping again on {street}, builders rubble left on the verge.",
-    ), (
-        "有人在{street_zh}路边乱倒建筑垃圾。",
-    )),
+    ), ("有人在{street_zh}路边乱倒建筑垃圾。",)),
     "housing-repair": ((
         "My boiler is broken and we have no heating, council flat at {num} {street}.",
         "The roof is leaking into my bedroom whenever it rains.",
         "Broken window in the stairwell of our block on {street}, nobody has fixed it.",
-    ), (
-        "公租房的锅炉坏了，家里没有暖气，家里有老人。",
-        "屋顶漏水，天花板一直滴水。",
-    )),
+    ), ("公租房的锅炉坏了，家里没有暖气，家里有老人。",
+        "屋顶漏水，天花板一直滴水。")),
     "pests": ((
         "We have seen rats in the garden and near the bins on {street}.",
         "Cockroaches in the communal kitchen of our building.",
-    ), (
-        "小区里老鼠很多，晚上到处跑。",
-    )),
+    ), ("小区里老鼠很多，晚上到处跑。",)),
     "blocked-drain": ((
         "The drain on the corner of {street} is blocked and the water won't go down.",
         "Drain cover missing on {street}, someone could fall in.",
-    ), (
-        "{street_zh}的下水道堵了，路面积水很深。",
-    )),
+    ), ("{street_zh}的下水道堵了，路面积水很深。",)),
     "trees": ((
         "A tree has fallen across the footpath on {street} after the storm.",
         "Overhanging branches from the council tree are blocking our light.",
-    ), (
-        "大风把{street_zh}的一棵树刮倒了，挡住了人行道。",
-    )),
+    ), ("大风把{street_zh}的一棵树刮倒了，挡住了人行道。",)),
     "benefits": ((
         "I need help applying for housing benefit, I lost my job last month.",
         "My council tax support stopped and I don't know why.",
-    ), (
-        "我想申请住房补贴，请问需要什么材料？",
-    )),
+    ), ("我想申请住房补贴，请问需要什么材料？",)),
     "vague": ((
         "Hello, I need to speak to someone about a problem I have.",
         "Please call me back, it's about my neighbour.",
         "Can someone help me? Nobody answers the phone.",
-    ), (
-        "你好，我有个问题想找人帮忙。",
-    )),
+    ), ("你好，我有个问题想找人帮忙。",)),
 }
 # How often each topic comes up: the everyday complaints dominate, as in any 311 service.
 TOPIC_WEIGHTS = {"pothole": 12, "missed-collection": 14, "street-light": 9, "noise": 10,
@@ -355,9 +323,7 @@ def _fill(rng: random.Random, template: str) -> str:
                            weeks=rng.randint(2, 6))
 
 
-# ---------------------------------------------------------------------------------------------
-# Databases
-# ---------------------------------------------------------------------------------------------
+# --- Databases ---
 
 
 @contextlib.contextmanager
@@ -394,9 +360,7 @@ def postgres_problem(pg_url: str) -> str | None:
     return None
 
 
-# ---------------------------------------------------------------------------------------------
-# Measurements
-# ---------------------------------------------------------------------------------------------
+# --- Measurements ---
 
 Row = dict[str, object]
 
@@ -503,9 +467,7 @@ def measure(engine: str, pg_url: str, n: int, runs: int, seed: int) -> EngineRes
     return result
 
 
-# ---------------------------------------------------------------------------------------------
-# Report
-# ---------------------------------------------------------------------------------------------
+# --- Report ---
 
 
 def print_table(results: list[EngineResult]) -> None:
@@ -544,9 +506,7 @@ def nyc_line(rate: float) -> str:
             f"{minutes} min {rest:02d} s of intake time ({seconds / 864:.1f} % of a day)")
 
 
-# ---------------------------------------------------------------------------------------------
-# Profiling (outside the timed runs)
-# ---------------------------------------------------------------------------------------------
+# --- Profiling (outside the timed runs) ---
 
 
 def profile_sqlite(n: int, seed: int, top: int = 30) -> None:
@@ -565,9 +525,7 @@ def profile_sqlite(n: int, seed: int, top: int = 30) -> None:
         print(out.getvalue())
 
 
-# ---------------------------------------------------------------------------------------------
-# Command line
-# ---------------------------------------------------------------------------------------------
+# --- Command line ---
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -25,13 +25,15 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _WRITE = "cc_write"
 
 
-def make_engine(url: str) -> sa.Engine:
+def make_engine(url: str, sqlite_synchronous: str = "full") -> sa.Engine:
     if url.startswith("sqlite"):
-        return _sqlite_engine(url)
+        return _sqlite_engine(url, sqlite_synchronous)
     return sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
 
-def _sqlite_engine(url: str) -> sa.Engine:
+def _sqlite_engine(url: str, synchronous: str) -> sa.Engine:
+    if synchronous not in ("full", "normal"):
+        raise ValueError(f"unknown SQLite synchronous mode {synchronous!r}")
     database = sa.engine.make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
@@ -44,7 +46,9 @@ def _sqlite_engine(url: str) -> sa.Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        # FULL syncs the WAL at each commit: a contact acknowledged to its sender survives a
+        # power cut, as the "no contact lost" promise needs. NORMAL survives process crashes.
+        cursor.execute(f"PRAGMA synchronous={synchronous.upper()}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
@@ -60,9 +64,9 @@ def _sqlite_engine(url: str) -> sa.Engine:
 class Database:
     """One engine plus the two ways code touches it: read() and write()."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, sqlite_synchronous: str = "full") -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, sqlite_synchronous)
         self._write_engine = self.engine.execution_options(**{_WRITE: True})
 
     @property
@@ -126,9 +130,21 @@ def migrate(database: Database) -> None:
         command.upgrade(config, "head")
 
 
-# Fast inserts for the hot path (intake). Going through the ORM's unit of work costs about a
-# millisecond a row; a cached Core statement on the session's connection costs a tenth of that.
+# Fast statements for the hot path (intake). Going through the ORM's unit of work costs about a
+# millisecond a row; a cached Core statement on the transaction's connection a tenth of that.
 _INSERT_RETURNING_ID: dict[sa.Table, sa.Insert] = {}
+
+
+def connection_of(session: Session) -> sa.Connection:
+    """The connection of the session's current transaction, looked up once per transaction
+    (Session.connection() costs ~35 µs a call, and intake makes a dozen)."""
+    transaction = session.get_transaction()
+    cached = session.info.get("cc_connection")
+    if cached is not None and transaction is not None and cached[0] is transaction:
+        return cached[1]
+    connection = session.connection()
+    session.info["cc_connection"] = (session.get_transaction(), connection)
+    return connection
 
 
 def insert_returning_id(session: Session, model: Any, values: dict[str, Any]) -> int:
@@ -136,9 +152,9 @@ def insert_returning_id(session: Session, model: Any, values: dict[str, Any]) ->
     statement = _INSERT_RETURNING_ID.get(table)
     if statement is None:
         statement = _INSERT_RETURNING_ID[table] = sa.insert(table).returning(table.c.id)
-    return int(session.connection().execute(statement, values).scalar_one())
+    return int(connection_of(session).execute(statement, values).scalar_one())
 
 
 def insert_rows(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
     if rows:
-        session.connection().execute(sa.insert(model.__table__), rows)
+        connection_of(session).execute(sa.insert(model.__table__), rows)

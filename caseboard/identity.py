@@ -16,7 +16,7 @@ from rapidfuzz import fuzz
 from sqlmodel import Session, col, select
 
 from caseboard.contacts import Sender
-from caseboard.db import insert_returning_id, insert_rows
+from caseboard.db import connection_of, insert_returning_id, insert_rows
 from caseboard.models import Citizen, CitizenIdentity, IdentityKind, table_of, utcnow
 
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
@@ -83,7 +83,8 @@ def sender_identities(sender: Sender, region: str) -> list[tuple[str, str]]:
 def find_or_create_citizen(session: Session, sender: Sender, region: str, channel: str,
                            language: str) -> CitizenMatch:
     identities = sender_identities(sender, region)
-    owners = _owners(session, identities)
+    known = _owners(session, identities)
+    owners = {identity: owner.citizen_id for identity, owner in known.items()}
     citizen_id = next((owners[i] for i in identities if i in owners), None)
     suggestions: list[Suggestion] = []
     if citizen_id is None:
@@ -106,24 +107,42 @@ def find_or_create_citizen(session: Session, sender: Sender, region: str, channe
         if owner is not None and owner != citizen_id:
             # The sender uses an email of one known citizen and a phone of another: say so.
             suggestions.append(Suggestion(owner, 100.0, f"{identity[0]} {identity[1]} is known"))
-    if not created:
-        _fill_missing_details(session, citizen_id, sender)
+    owner_row = next((o for o in known.values() if o.citizen_id == citizen_id), None)
+    if owner_row is not None:  # (a postal match already agrees on name and address)
+        _fill_missing_details(session, owner_row, sender)
     return CitizenMatch(citizen_id, created, tuple(suggestions))
 
 
-def _owners(session: Session, identities: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+@dataclass(frozen=True)
+class _Owner:
+    citizen_id: int
+    name: str
+    address: str
+    postcode: str
+
+
+def _owners(session: Session, identities: list[tuple[str, str]]
+            ) -> dict[tuple[str, str], _Owner]:
     if not identities:
         return {}
-    rows = session.connection().execute(
+    rows = connection_of(session).execute(
         _OWNERS_QUERY, {"values": [value for _, value in identities]}).all()
     wanted = set(identities)
-    return {(kind, value): owner for kind, value, owner in rows if (kind, value) in wanted}
+    return {(kind, value): _Owner(owner, name, address, postcode)
+            for kind, value, owner, name, address, postcode in rows if (kind, value) in wanted}
 
 
 _identity = table_of(CitizenIdentity)
-# Values are matched first and kinds checked in Python: one cached statement for any mix.
-_OWNERS_QUERY = (sa.select(_identity.c.kind, _identity.c.value, _identity.c.citizen_id)
-                 .where(_identity.c.value.in_(sa.bindparam("values", expanding=True))))
+_citizen = table_of(Citizen)
+# Values are matched first (the unique index leads with value) and kinds checked in Python:
+# one cached statement for any mix. The owner's details come along so that filling in a
+# missing name costs nothing when nothing is missing.
+_OWNERS_QUERY = (
+    sa.select(_identity.c.kind, _identity.c.value, _identity.c.citizen_id, _citizen.c.name,
+              _citizen.c.address, _citizen.c.postcode)
+    .join(_citizen, _citizen.c.id == _identity.c.citizen_id)
+    .where(_identity.c.value.in_(sa.bindparam("values", expanding=True)))
+)
 
 
 def _similar_citizens(session: Session, sender: Sender) -> list[Suggestion]:
@@ -151,12 +170,12 @@ def _similar_citizens(session: Session, sender: Sender) -> list[Suggestion]:
     return sorted(suggestions, key=lambda s: (-s.confident, -s.score))[:3]
 
 
-def _fill_missing_details(session: Session, citizen_id: int, sender: Sender) -> None:
+def _fill_missing_details(session: Session, known: _Owner, sender: Sender) -> None:
     """A known citizen who now tells us a name or address we lacked: keep it."""
-    table = table_of(Citizen)
-    for column, value in (("name", sender.name.strip()), ("address", sender.address.strip()),
-                          ("postcode", normalise_postcode(sender.postcode))):
-        if value:
-            session.connection().execute(
-                sa.update(table).where(table.c.id == citizen_id, table.c[column] == "")
-                .values({column: value}))
+    offered = {"name": sender.name.strip(), "address": sender.address.strip(),
+               "postcode": normalise_postcode(sender.postcode)}
+    missing = {column: value for column, value in offered.items()
+               if value and not getattr(known, column)}
+    if missing:
+        connection_of(session).execute(
+            sa.update(_citizen).where(_citizen.c.id == known.citizen_id).values(missing))

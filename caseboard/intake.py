@@ -12,13 +12,13 @@ import datetime as dt
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from caseboard import audit, outbox, workflow
 from caseboard.contacts import InboundContact, IncomingAttachment, IntakeOutcome, IntakeResult
-from caseboard.db import Database, insert_returning_id, insert_rows
+from caseboard.db import Database, connection_of, insert_returning_id, insert_rows
 from caseboard.files import FileStore
-from caseboard.identity import CitizenMatch, find_or_create_citizen
+from caseboard.identity import CitizenMatch, Suggestion, find_or_create_citizen
 from caseboard.models import (
     Attachment,
     Case,
@@ -42,6 +42,16 @@ _FALLBACK_REPLY = (("email", "email"), ("sms", "phone"))
 
 class IntakeError(ValueError):
     """The contact cannot be taken as it is; nothing was written."""
+
+
+@dataclass(frozen=True)
+class _CaseRow:
+    """The few columns of an existing case that threading needs."""
+
+    id: int
+    reference: str
+    status: str
+    citizen_id: int
 
 
 @dataclass
@@ -111,40 +121,42 @@ class Intake:
             case_id, reference = new.case_id, new.reference
         message_id = self._store_message(session, contact, case_id, now, stored)
         if new is not None:
-            self._suggest_identities(session, case_id, match)
+            self._suggest_identities(session, case_id, match.citizen_id, match.suggestions)
             self._acknowledge(session, contact, new, message_id, now, events)
+        elif case is not None and match.created and match.citizen_id != case.citizen_id:
+            # Someone new quotes this case (a partner, a new phone): maybe the same person.
+            self._suggest_identities(session, case_id, match.citizen_id, (Suggestion(
+                case.citizen_id, 90.0, f"wrote about {reference}, a case of this citizen"),))
         audit.record_all(session, events)
         return IntakeResult(outcome, reference, case_id, message_id, match.citizen_id)
 
-    def _thread(self, session: Session, contact: InboundContact) -> Case | None:
+    def _thread(self, session: Session, contact: InboundContact) -> _CaseRow | None:
         """The case this contact continues: a reference it quotes, or a thread id it names."""
+        connection = connection_of(session)
         for reference in find_references(f"{contact.subject}\n{contact.text}", self.prefix):
-            case = session.execute(select(Case).where(col(Case.reference) == reference)
-                                   ).scalar_one_or_none()
-            if case is not None:
-                return case
+            row = connection.execute(_CASE_BY_REFERENCE, {"reference": reference}).first()
+            if row is not None:
+                return _CaseRow(*row)
         if contact.thread_ids:
-            case_id = session.execute(
-                select(Message.case_id)
-                .where(col(Message.thread_id).in_(contact.thread_ids))
-                .order_by(col(Message.id).desc()).limit(1)
-            ).scalar_one_or_none()
-            if case_id is not None:
-                return session.get(Case, case_id)
+            row = connection.execute(_CASE_BY_THREAD_ID,
+                                     {"thread_ids": list(contact.thread_ids)}).first()
+            if row is not None:
+                return _CaseRow(*row)
         return None
 
-    def _join(self, session: Session, case: Case, contact: InboundContact,
+    def _join(self, session: Session, case: _CaseRow, contact: InboundContact,
               now: dt.datetime, events: list[dict[str, object]]) -> tuple[int, str]:
-        assert case.id is not None
         actor = "citizen"
-        if case.status in (CaseStatus.RESOLVED, CaseStatus.ANSWERED):
-            workflow.apply(session, case, "reopen", actor, calendar=self.calendar,
-                           channel=contact.channel, reason="follow-up from the citizen", now=now)
-        elif case.status == CaseStatus.WAITING_CITIZEN:
-            workflow.apply(session, case, "resume", actor, calendar=self.calendar,
-                           channel=contact.channel, reason="the citizen replied", now=now)
+        action = {CaseStatus.RESOLVED: "reopen", CaseStatus.ANSWERED: "reopen",
+                  CaseStatus.WAITING_CITIZEN: "resume"}.get(CaseStatus(case.status))
+        if action is not None:
+            full = session.get(Case, case.id)
+            assert full is not None
+            reason = "the citizen replied" if action == "resume" else "follow-up from the citizen"
+            workflow.apply(session, full, action, actor, calendar=self.calendar,
+                           channel=contact.channel, reason=reason, now=now)
         else:
-            case.updated_at = now
+            connection_of(session).execute(_TOUCH_CASE, {"case_id": case.id, "now": now})
         events.append(audit.event(case.id, actor, "message_received", contact.channel,
                                   external_id=contact.external_id))
         return case.id, case.reference
@@ -197,12 +209,13 @@ class Intake:
             for attachment, digest in stored])
         return message_id
 
-    def _suggest_identities(self, session: Session, case_id: int, match: CitizenMatch) -> None:
+    def _suggest_identities(self, session: Session, case_id: int, citizen_id: int,
+                            suggestions: tuple[Suggestion, ...]) -> None:
         insert_rows(session, IdentitySuggestion, [
-            {"case_id": case_id, "citizen_id": match.citizen_id,
+            {"case_id": case_id, "citizen_id": citizen_id,
              "suggested_citizen_id": suggestion.citizen_id, "score": suggestion.score,
              "reason": suggestion.reason, "status": "pending", "created_at": utcnow()}
-            for suggestion in match.suggestions])
+            for suggestion in suggestions])
 
     def _acknowledge(self, session: Session, contact: InboundContact, new: _NewCase,
                      message_id: int, now: dt.datetime,
@@ -233,6 +246,16 @@ class Intake:
 
 _message = table_of(Message)
 _case = table_of(Case)
+_CASE_COLUMNS = (_case.c.id, _case.c.reference, _case.c.status, _case.c.citizen_id)
+_CASE_BY_REFERENCE = sa.select(*_CASE_COLUMNS).where(
+    _case.c.reference == sa.bindparam("reference"))
+_CASE_BY_THREAD_ID = (
+    sa.select(*_CASE_COLUMNS).join(_message, _message.c.case_id == _case.c.id)
+    .where(_message.c.thread_id.in_(sa.bindparam("thread_ids", expanding=True)))
+    .order_by(_message.c.id.desc()).limit(1)
+)
+_TOUCH_CASE = sa.update(_case).where(_case.c.id == sa.bindparam("case_id")).values(
+    updated_at=sa.bindparam("now"))
 _DUPLICATE_QUERY = (
     sa.select(_message.c.id, _message.c.case_id, _case.c.reference, _case.c.citizen_id)
     .join(_case, _case.c.id == _message.c.case_id)
@@ -242,7 +265,7 @@ _DUPLICATE_QUERY = (
 
 
 def _find_duplicate(session: Session, contact: InboundContact) -> IntakeResult | None:
-    row = session.connection().execute(
+    row = connection_of(session).execute(
         _DUPLICATE_QUERY, {"channel": contact.channel, "external_id": contact.external_id}
     ).first()
     if row is None:

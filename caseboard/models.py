@@ -102,7 +102,8 @@ class CitizenIdentity(SQLModel, table=True):
     """One way to reach a citizen; (kind, value) is unique so one address means one citizen."""
 
     __tablename__ = "citizen_identity"
-    __table_args__ = (sa.UniqueConstraint("kind", "value", name="uq_identity_kind_value"),)
+    # Value first: intake looks identities up by value (the index serves that lookup).
+    __table_args__ = (sa.UniqueConstraint("value", "kind", name="uq_identity_value_kind"),)
 
     id: int | None = Field(default=None, primary_key=True)
     citizen_id: int = Field(foreign_key="citizen.id", index=True)
@@ -127,27 +128,29 @@ class IdentitySuggestion(SQLModel, table=True):
 
 
 class Case(SQLModel, table=True):
+    # Few indexes on purpose: each one is a page written to the WAL on every intake commit.
     __tablename__ = "cases"
+    __table_args__ = (sa.Index("ix_cases_department_status", "department_id", "status"),)
 
     id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(unique=True, max_length=32)
     citizen_id: int = Field(foreign_key="citizen.id", index=True)
-    department_id: str = Field(foreign_key="department.id", index=True)
+    department_id: str = Field(foreign_key="department.id")
     service_code: str | None = Field(default=None, foreign_key="service_type.code")
-    status: str = Field(default=CaseStatus.NEW, index=True, max_length=20)
+    status: str = Field(default=CaseStatus.NEW, max_length=20)
     priority: str = Field(default="normal", max_length=10)
-    channel: str = Field(max_length=16, index=True)
+    channel: str = Field(max_length=16)
     subject: str = ""
     language: str = ""
     routing_confidence: float = 0.0
     routing_reasons: list[str] = Field(default_factory=list, sa_type=JSON)
-    assigned_user_id: int | None = Field(default=None, foreign_key="users.id", index=True)
+    assigned_user_id: int | None = Field(default=None, foreign_key="users.id")
     parent_case_id: int | None = Field(default=None, foreign_key="cases.id")
     return_count: int = 0
-    created_at: dt.datetime = _time(nullable=False, index=True)
+    created_at: dt.datetime = _time(nullable=False)
     updated_at: dt.datetime = _time(nullable=False)
-    first_response_due: dt.datetime | None = _time(index=True)
-    resolution_due: dt.datetime | None = _time(index=True)
+    first_response_due: dt.datetime | None = _time()
+    resolution_due: dt.datetime | None = _time()
     first_response_at: dt.datetime | None = _time()
     resolved_at: dt.datetime | None = _time()
     closed_at: dt.datetime | None = _time()
@@ -250,17 +253,18 @@ class OutboxItem(SQLModel, table=True):
     """A message waiting to leave through a channel; written with the reply, sent by a worker."""
 
     __tablename__ = "outbox"
+    __table_args__ = (sa.Index("ix_outbox_due", "status", "next_attempt_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    case_id: int = Field(foreign_key="cases.id", index=True)
+    case_id: int = Field(foreign_key="cases.id")
     message_id: int | None = Field(default=None, foreign_key="message.id")
     channel: str = Field(max_length=16)
     recipient: str
     kind: str = "reply"  # acknowledgement / reply / notification
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
-    status: str = Field(default="pending", index=True)  # pending / sent / failed
+    status: str = Field(default="pending")  # pending / sent / failed
     attempts: int = 0
-    next_attempt_at: dt.datetime = _time(nullable=False, index=True)
+    next_attempt_at: dt.datetime = _time(nullable=False)
     last_error: str = ""
     created_at: dt.datetime = _time(nullable=False)
     sent_at: dt.datetime | None = _time()

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+from caseboard.db import connection_of
 from caseboard.models import ReferenceCounter, table_of
 
 
@@ -48,7 +49,7 @@ def next_reference(session: Session, prefix: str, year: int) -> str:
         statement = _UPSERTS[dialect] = base.on_conflict_do_update(
             index_elements=["year"], set_={"last_number": table.c.last_number + 1},
         ).returning(table.c.last_number)
-    number = session.connection().execute(statement, {"year": year}).scalar_one()
+    number = connection_of(session).execute(statement, {"year": year}).scalar_one()
     return format_reference(prefix, year, number)
 
 
