@@ -19,8 +19,11 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.serving import make_server
 
 from caseboard import api, auth
+from caseboard.assignment import assign_waiting
 from caseboard.services import Services, build_services, prepare_database, seed_demo
 from caseboard.workers import Worker
+from knowledge_base import cli as kb_cli
+from knowledge_base import web as kb_web
 from routing import route
 from settings import ConfigError, load_config
 
@@ -29,7 +32,7 @@ log = logging.getLogger("contact_centre")
 # Where channels are registered: one line per channel package. Each module has
 # init_channel(app, services), which adds its blueprint, registers its outbound transport with
 # caseboard.outbox.register_transport, and appends its servers to services.background.
-CHANNEL_MODULES: tuple[str, ...] = ()
+CHANNEL_MODULES: tuple[str, ...] = ("channels.email",)
 
 
 def create_app(config: Any = None, services: Services | None = None) -> Flask:
@@ -45,6 +48,7 @@ def create_app(config: Any = None, services: Services | None = None) -> Flask:
     )
     app.extensions["contact_centre"] = services
     app.register_blueprint(api.bp)
+    kb_web.init_app(app, services.kb)
     for module_name in CHANNEL_MODULES:
         importlib.import_module(module_name).init_channel(app, services)
 
@@ -69,8 +73,12 @@ def serve(config: Any) -> int:
     services = build_services(config)
     app = create_app(config, services)
     stop = threading.Event()
-    workers = [Worker("outbox", services.dispatcher.send_one, config["outbox.poll_seconds"],
-                      stop)]
+    poll = config["outbox.poll_seconds"]
+    workers = [
+        Worker("outbox", services.dispatcher.send_one, poll, stop),
+        # Push departments: no case waits while a qualified agent has room.
+        Worker("assigner", lambda: bool(assign_waiting(services.database, config)), poll, stop),
+    ]
     server = make_server(config["web.host"], config["web.port"], app, threaded=True)
 
     def shutdown(signum: int, _frame: Any) -> None:
@@ -159,6 +167,12 @@ def cmd_migrate(config: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_smtp(config: Any, args: argparse.Namespace) -> int:
+    from channels.email.cli import run_smtp
+
+    return run_smtp(config)
+
+
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="app.py", description="Public-service contact centre")
     main.add_argument("--config", help="configuration file (default: CC_CONFIG or config.toml)")
@@ -178,13 +192,30 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--expires-days", type=int, default=0)
     sub.add_parser("seed-demo", help="create the demo users and cases")
     sub.add_parser("migrate", help="bring the database schema up to date")
+    sub.add_parser("smtp", help="run only the SMTP intake (for more intake nodes)")
+    kb_cli.add_parsers(sub)
     return main
 
 
 COMMANDS: dict[str, Callable[[Any, argparse.Namespace], int]] = {
     "route": cmd_route, "create-user": cmd_create_user, "create-token": cmd_create_token,
-    "seed-demo": cmd_seed_demo, "migrate": cmd_migrate,
+    "seed-demo": cmd_seed_demo, "migrate": cmd_migrate, "smtp": cmd_smtp,
 }
+
+
+def _with_kb(run: Callable[[Any, argparse.Namespace], int]
+             ) -> Callable[[Any, argparse.Namespace], int]:
+    def command(config: Any, args: argparse.Namespace) -> int:
+        services = build_services(config)
+        prepare_database(services)
+        try:
+            return run(services.kb, args)
+        finally:
+            services.database.dispose()
+    return command
+
+
+COMMANDS.update({name: _with_kb(run) for name, run in kb_cli.COMMANDS.items()})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -199,6 +230,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             return serve(config)
         return COMMANDS[args.command](config, args)
+    except ConfigError as error:  # found while starting a part (e.g. a TLS certificate)
+        print(f"config error: {error}", file=sys.stderr)
+        return 2
     except (auth.AuthError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

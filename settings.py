@@ -8,6 +8,7 @@ one line on stderr and exit status 2.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import re
@@ -87,6 +88,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("administration.reference_prefix", str, "CC", "Prefix of case references"),
     Setting("database.url", str, "",
             "SQLAlchemy URL; empty means SQLite in the data folder", _database_url),
+    Setting("database.sqlite_synchronous", str, "full",
+            "SQLite durability: full survives power loss, normal only process crashes",
+            lambda v: None if v in ("full", "normal") else "must be full or normal"),
     Setting("data.dir", str, "./data", "Folder for the SQLite database and stored files"),
     Setting("web.host", str, "127.0.0.1", "Address the web server listens on"),
     Setting("web.port", int, 8080, "Port of the web server", _port),
@@ -96,6 +100,27 @@ SETTINGS: tuple[Setting, ...] = (
             _positive),
     Setting("smtp.host", str, "127.0.0.1", "Address the SMTP server listens on"),
     Setting("smtp.port", int, 2525, "Port of the SMTP server", _port),
+    Setting("smtp.domain", str, "city.example",
+            "Mail domain: contact@ it and <department id>@ it are accepted"),
+    Setting("smtp.mailbox", str, "contact", "Local part of the main address"),
+    Setting("smtp.max_message_bytes", int, 26214400, "Largest accepted mail (552 beyond it)",
+            _positive),
+    Setting("smtp.max_recipients", int, 50, "Recipients accepted per mail (452 beyond it)",
+            _positive),
+    Setting("smtp.max_attachments", int, 20, "Attachments kept per mail (more are noted)",
+            _positive),
+    Setting("smtp.tls_cert", str, "", "PEM certificate for STARTTLS (empty: no STARTTLS)"),
+    Setting("smtp.tls_key", str, "", "PEM private key for STARTTLS"),
+    Setting("smtp.ack_limit_per_hour", int, 5,
+            "Acknowledgements sent to one address per hour at most", _positive),
+    Setting("relay.host", str, "",
+            "SMTP relay for outgoing mail; empty writes .eml files to data/outbox-mail"),
+    Setting("relay.port", int, 587, "Port of the SMTP relay", _port),
+    Setting("relay.starttls", bool, True, "Use STARTTLS with the relay"),
+    Setting("relay.username", str, "", "Relay login (empty: no login)"),
+    Setting("relay.password", str, "", "Relay password", secret=True),
+    Setting("relay.from_address", str, "",
+            "From address of outgoing mail (empty: smtp.mailbox@smtp.domain)"),
     Setting("twilio.account_sid", str, "", "Twilio account SID"),
     Setting("twilio.auth_token", str, "", "Twilio auth token (checks webhook signatures)",
             secret=True),
@@ -134,6 +159,7 @@ class DepartmentConfig:
     id: str
     name: dict[str, str]
     services: tuple[ServiceConfig, ...]
+    assignment: str = "pull"  # "push": the system assigns agents; "pull": agents claim
 
 
 @dataclass(frozen=True)
@@ -163,6 +189,8 @@ class Config:
     priority_words: dict[str, dict[str, tuple[str, ...]]]  # priority → language → words
     demo_users: tuple[DemoUser, ...]
     source: str
+    # Open cases an agent may hold per kind of work (phone, chat, email, letter).
+    assignment_capacity: dict[str, int] = field(default_factory=dict)
 
     def __getitem__(self, key: str) -> Any:
         return self.values[key]
@@ -191,8 +219,7 @@ class Config:
         values = dict(self.values)
         for name, value in changes.items():
             values[name.replace("__", ".")] = value
-        return Config(values, self.departments, self.calendar, self.time_limits,
-                      self.priority_words, self.demo_users, self.source)
+        return dataclasses.replace(self, values=values)
 
 
 def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Config:
@@ -215,6 +242,7 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
         priority_words=_priority_words(raw.get("routing", {}).get("priority", {})),
         demo_users=_demo_users(raw.get("demo", {}).get("users", [])),
         source=str(path),
+        assignment_capacity=_capacity(raw.get("assignment", {}).get("capacity", {})),
     )
     _check_references(config)
     return config
@@ -323,8 +351,11 @@ def _departments(raw: Any) -> tuple[DepartmentConfig, ...]:
                 negative=tuple(str(w) for w in negative), priority=priority,
                 time_limits=_limit_pair(f"{skey}.time_limits", service.get("time_limits", {}),
                                         required=False)))
+        assignment = item.get("assignment", "pull")
+        if assignment not in ("push", "pull"):
+            raise ConfigError(f"{key}.assignment", "must be push or pull")
         departments.append(DepartmentConfig(dep_id, _names(f"{key}.name", item.get("name")),
-                                            tuple(services)))
+                                            tuple(services), assignment))
     return tuple(departments)
 
 
@@ -398,6 +429,21 @@ def _priority_words(raw: Mapping[str, Any]) -> dict[str, dict[str, tuple[str, ..
     if unknown:
         raise ConfigError(f"routing.priority.{sorted(unknown)[0]}", "is not a priority")
     return {p: _word_lists(f"routing.priority.{p}", raw[p]) for p in raw}
+
+
+CAPACITY_GROUPS = ("phone", "chat", "email", "letter")
+
+
+def _capacity(raw: Any) -> dict[str, int]:
+    if not isinstance(raw, dict):
+        raise ConfigError("assignment.capacity", "needs a table such as {phone = 1, chat = 3}")
+    for group, value in raw.items():
+        if group not in CAPACITY_GROUPS:
+            raise ConfigError(f"assignment.capacity.{group}",
+                              f"unknown kind of work (one of {', '.join(CAPACITY_GROUPS)})")
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigError(f"assignment.capacity.{group}", "must be a whole number >= 0")
+    return dict(raw)
 
 
 def _demo_users(raw: Any) -> tuple[DemoUser, ...]:

@@ -50,7 +50,7 @@ def create_user(session: Session, username: str, role: str, password: str, *,
             raise AuthError(f"unknown department {department!r}")
     user = User(username=username, display_name=display_name or username, role=role,
                 password_hash=hash_password(password), languages=list(languages),
-                capacity={"phone": 1, "webchat": 3, "email": 20, "sms": 10})
+                capacity={})  # empty: the defaults from [assignment] capacity
     session.add(user)
     session.flush()
     assert user.id is not None

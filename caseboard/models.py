@@ -221,6 +221,7 @@ class User(SQLModel, table=True):
     capacity: dict[str, int] = Field(default_factory=dict, sa_type=JSON)  # channel → cases
     presence: str = "offline"  # available / busy / away / offline
     presence_since: dt.datetime = _time(nullable=False)
+    last_assigned_at: dt.datetime | None = _time()
     failed_logins: int = 0
     locked_until: dt.datetime | None = _time()
     active: bool = True

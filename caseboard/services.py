@@ -12,6 +12,7 @@ from caseboard.intake import Intake
 from caseboard.models import utcnow
 from caseboard.outbox import Dispatcher
 from caseboard.timelimits import BusinessCalendar
+from knowledge_base.service import KnowledgeBase, catalogue_from
 from routing import RoutingRules
 from settings import Config
 
@@ -35,11 +36,12 @@ class Services:
     calendar: BusinessCalendar
     intake: Intake
     dispatcher: Dispatcher
+    kb: KnowledgeBase
     background: list[BackgroundService] = field(default_factory=list)
 
 
 def build_services(config: Config) -> Services:
-    database = Database(config.database_url)
+    database = Database(config.database_url, config["database.sqlite_synchronous"])
     files = FileStore(config.data_dir / "files")
     rules = RoutingRules.from_config(config)
     calendar = BusinessCalendar.from_config(config)
@@ -47,6 +49,7 @@ def build_services(config: Config) -> Services:
         config=config, database=database, files=files, rules=rules, calendar=calendar,
         intake=Intake(config, database, rules, calendar, files),
         dispatcher=Dispatcher(database, config["outbox.max_attempts"]),
+        kb=KnowledgeBase(database, catalogue_from(config.departments)),
     )
 
 
@@ -71,4 +74,5 @@ def seed_demo(services: Services) -> list[str]:
         created = seed.seed_demo_users(session, services.config)
     for contact in seed.demo_contacts(utcnow()):
         services.intake.take(contact)
+    services.kb.load_demo()
     return created

@@ -102,7 +102,7 @@ def test_create_user_and_token(tmp_path: Path, db_url: str) -> None:
 @pytest.mark.ports
 def test_serve_seeds_the_demo_answers_and_stops_on_sigterm(tmp_path: Path, db_url: str) -> None:
     port = free_port()
-    env = cli_env(tmp_path, db_url, CC_WEB_PORT=str(port))
+    env = cli_env(tmp_path, db_url, CC_WEB_PORT=str(port), CC_SMTP_PORT=str(free_port()))
     server = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "serve"], env=env,
                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               text=True)

@@ -74,6 +74,9 @@ def test_wrong_values_name_their_key(env: dict[str, str], key: str) -> None:
     ("urgent = { first_response = 1, resolution = 8 }", "urgent = { first_response = 1 }",
      "time_limits.urgent.resolution"),
     ('role = "agent"', 'role = "wizard"', "demo.users.alice.role"),
+    ('assignment = "push"', 'assignment = "shove"', "departments.housing.assignment"),
+    ("capacity = { phone = 1,", "capacity = { fax = 1,", "assignment.capacity.fax"),
+    ("capacity = { phone = 1,", "capacity = { phone = -1,", "assignment.capacity.phone"),
 ])
 def test_wrong_config_file_values_name_their_key(tmp_path: Path, old: str, new: str,
                                                   key: str) -> None:

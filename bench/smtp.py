@@ -1,0 +1,119 @@
+"""Email intake end to end over loopback vs a bare aiosmtpd server, same run.
+
+Each message becomes a new case on SQLite (parsed, routed, stored with its original,
+acknowledgement queued) and gets its 250 only after the commit; the baseline is an aiosmtpd
+server that answers 250 and stores nothing. Clients are separate processes, each on one
+connection. Prints messages/second (median of runs) and the ratio (goal: >= 50 %).
+
+    python bench/smtp.py [--messages 400] [--clients 4] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from aiosmtpd.controller import Controller  # noqa: E402
+
+from caseboard.services import build_services, prepare_database  # noqa: E402
+from channels.email.server import SmtpService  # noqa: E402
+from settings import load_config  # noqa: E402
+
+TEXTS = ("My bin was not collected on Tuesday.", "There is a pothole on Mill Road.",
+         "The street light outside number 12 is broken.", "路灯坏了好几天了",
+         "My council tax bill is wrong.", "Water is leaking from a pipe in the street.")
+
+
+class Bare:
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        return "250 OK"
+
+
+def client(port: int, count: int, tag: str) -> int:
+    import smtplib
+    from email.message import EmailMessage
+
+    sent = 0
+    with smtplib.SMTP("127.0.0.1", port, timeout=60) as smtp:
+        for i in range(count):
+            mail = EmailMessage()
+            mail["From"] = f"citizen{i % 97}.{tag}@mail.example"
+            mail["To"] = "contact@city.example"
+            mail["Subject"] = f"Request {i}"
+            mail["Message-ID"] = f"<{tag}.{i}@mail.example>"
+            mail.set_content(TEXTS[i % len(TEXTS)] + f"\n\nReference number {i}.")
+            if not smtp.send_message(mail):
+                sent += 1
+    return sent
+
+
+def measure(pool: ProcessPoolExecutor, port: int, messages: int, clients: int) -> float:
+    per_client = messages // clients
+    run = uuid.uuid4().hex[:8]
+    started = time.perf_counter()
+    futures = [pool.submit(client, port, per_client, f"{run}-{c}") for c in range(clients)]
+    sent = sum(f.result() for f in futures)
+    elapsed = time.perf_counter() - started
+    assert sent == per_client * clients, f"only {sent} messages were accepted"
+    return sent / elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=400)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        config = load_config(env={"CC_DATA_DIR": tmp, "CC_DEMO": "0",
+                                  "CC_SMTP_ACK_LIMIT_PER_HOUR": "1000000"})
+        services = build_services(config)
+        prepare_database(services)
+        ours = SmtpService(services, port=_free_port())
+        ours.start()
+        bare_port = _free_port()
+        bare = Controller(Bare(), hostname="127.0.0.1", port=bare_port)
+        bare.start()
+        rates: dict[str, list[float]] = {"bare": [], "intake": []}
+        try:
+            with ProcessPoolExecutor(max_workers=args.clients) as pool:
+                measure(pool, bare_port, args.clients * 5, args.clients)  # warm up
+                measure(pool, ours.port, args.clients * 5, args.clients)
+                for _ in range(args.runs):
+                    rates["bare"].append(measure(pool, bare_port, args.messages, args.clients))
+                    rates["intake"].append(measure(pool, ours.port, args.messages,
+                                                   args.clients))
+        finally:
+            ours.stop()
+            bare.stop()
+            services.database.dispose()
+    bare_rate = statistics.median(rates["bare"])
+    intake_rate = statistics.median(rates["intake"])
+    print(f"messages per run: {args.messages}, clients: {args.clients}, runs: {args.runs}")
+    print(f"bare aiosmtpd (stores nothing):      {bare_rate:8.1f} msg/s "
+          f"(runs: {', '.join(f'{r:.1f}' for r in rates['bare'])})")
+    print(f"email intake (case + ack, SQLite):   {intake_rate:8.1f} msg/s "
+          f"(runs: {', '.join(f'{r:.1f}' for r in rates['intake'])})")
+    print(f"ratio: {intake_rate / bare_rate:.1%} of the bare server (goal >= 50 %)")
+    return 0
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

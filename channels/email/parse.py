@@ -1,0 +1,387 @@
+"""Mail bytes → ParsedMail: headers decoded, readable text, attachments, loop and report flags.
+
+Parsing never trusts the mail: charsets go through channels.email.charsets, nesting and the
+number of parts are bounded, attachment names are reduced to a harmless base name (files are
+stored by hash anyway, never under a name the sender chose).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.utils
+import hashlib
+import re
+from dataclasses import dataclass, field
+from email.message import Message as MimePart
+from email.policy import compat32
+
+from channels.email.charsets import decode_bytes, decode_header
+from channels.email.text import html_to_text, split_reply, tidy
+
+MAX_DEPTH = 8  # message/rfc822 and multipart levels read; deeper parts are only noted
+MAX_PARTS = 300
+MAX_HEADER_ID_CHARS = 250  # Message.external_id / thread_id are VARCHAR(255)
+_AUTO_SENDERS = re.compile(r"^(mailer-daemon|postmaster|mail-daemon|mailerdaemon)$", re.I)
+_BOUNCE_SUBJECT = re.compile(
+    r"undeliver|delivery status notification|returned mail|undelivered mail|delivery fail"
+    r"|mail delivery failed|failure notice|delivery has failed|non-?delivery", re.I)
+
+
+class UnreadableMail(ValueError):
+    """The bytes cannot be read as a mail at all (e.g. nested beyond any sensible depth)."""
+
+
+@dataclass(frozen=True)
+class ParsedAttachment:
+    filename: str
+    content_type: str
+    data: bytes
+    inline: bool = False
+
+
+@dataclass
+class ParsedMail:
+    message_id: str  # "<id@host>", or "" when the mail has none
+    from_name: str
+    from_address: str
+    to: list[str]
+    cc: list[str]
+    subject: str
+    date: dt.datetime | None
+    in_reply_to: list[str]
+    references: list[str]
+    text: str  # everything readable: the new text first, then any quoted history
+    new_text: str  # the reply's own words, without the quoted history
+    attachments: list[ParsedAttachment]
+    skipped: list[str] = field(default_factory=list)  # parts not kept, with the reason
+    auto_reason: str = ""  # why this is machine mail ("" for a person)
+    report_type: str = ""  # delivery-status / feedback-report / ... for reports
+    defects: int = 0
+    html_only: bool = False
+    charset: str = ""
+    mime: MimePart | None = None
+
+    @property
+    def is_report(self) -> bool:
+        return bool(self.report_type)
+
+
+def parse_mail(raw: bytes, envelope_from: str = "") -> ParsedMail:
+    try:
+        message = email.message_from_bytes(raw, policy=compat32)
+    except RecursionError:
+        raise UnreadableMail("the message is nested too deeply to read") from None
+    hint = _first_charset(message)
+    header = lambda name: decode_header(_raw_header(message, name), hint)  # noqa: E731
+    from_name, from_address = _address(_raw_header(message, "From"), hint)
+    collector = _Collector()
+    try:
+        collector.walk(message, 0)
+    except RecursionError:
+        raise UnreadableMail("the message is nested too deeply to read") from None
+    text = tidy("\n\n".join(t for t in collector.texts if t.strip()))
+    new_text, history = split_reply(text)
+    mail = ParsedMail(
+        message_id=_message_id(_raw_header(message, "Message-ID")),
+        from_name=from_name, from_address=from_address,
+        to=_addresses(message, "To", hint), cc=_addresses(message, "Cc", hint),
+        subject=header("Subject"), date=_date(_raw_header(message, "Date")),
+        in_reply_to=_id_list(_raw_header(message, "In-Reply-To")),
+        references=_id_list(_raw_header(message, "References")),
+        text=f"{new_text}\n\n{history}" if history else new_text, new_text=new_text,
+        attachments=collector.attachments, skipped=collector.skipped,
+        defects=collector.defects, html_only=collector.html_only and not collector.plain_seen,
+        charset=hint or "", mime=message,
+    )
+    mail.report_type = _report_type(message, mail, envelope_from)
+    mail.auto_reason = _auto_reason(message, mail, envelope_from)
+    return mail
+
+
+class _Collector:
+    """Walks the MIME tree: readable text in order, attachments, and what was left out."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        self.attachments: list[ParsedAttachment] = []
+        self.skipped: list[str] = []
+        self.defects = 0
+        self.parts = 0
+        self.html_only = False
+        self.plain_seen = False
+
+    def walk(self, part: MimePart, depth: int) -> None:
+        self.parts += 1
+        self.defects += len(getattr(part, "defects", []))
+        if self.parts > MAX_PARTS:
+            if self.parts == MAX_PARTS + 1:
+                self.skipped.append(f"parts after the first {MAX_PARTS} were not read")
+            return
+        ctype = part.get_content_type()
+        if depth > MAX_DEPTH:
+            self.skipped.append(f"a {ctype} part nested deeper than {MAX_DEPTH} levels")
+            return
+        payload = part.get_payload()
+        if ctype == "message/rfc822":
+            self._enclosed(part, depth)
+        elif part.is_multipart() and isinstance(payload, list) and not ctype.startswith(
+                "message/"):
+            children = [c for c in payload if isinstance(c, MimePart)]
+            if ctype == "multipart/alternative":
+                self._alternative(children, depth)
+            else:
+                for child in children:
+                    self.walk(child, depth + 1)
+        elif ctype.startswith("multipart/"):
+            self._broken_multipart(part, depth)
+        elif ctype.startswith("message/") and ctype != "message/delivery-status" and (
+                isinstance(payload, list)):
+            self._enclosed(part, depth)
+        elif _is_attachment(part):
+            self._attachment(part)
+        elif ctype == "text/html":
+            self.html_only = True
+            self.texts.append(html_to_text(_text_of(part)))
+        elif ctype.startswith("text/") or ctype == "message/delivery-status" or not ctype:
+            self._plain(part)
+        else:
+            self._attachment(part)
+
+    def _plain(self, part: MimePart) -> None:
+        text = _text_of(part)
+        if _looks_binary(text):  # e.g. an Outlook .msg file sent as the body
+            self._attachment(part, "application/octet-stream")
+            self.skipped.append("the body is binary data, kept as an attachment")
+            return
+        self.plain_seen = True
+        if not self.texts or self.texts[-1] != text:
+            self.texts.append(text)
+
+    def _broken_multipart(self, part: MimePart, depth: int) -> None:
+        """A multipart whose declared boundary never appears: find the boundary it really
+        uses, or read the body as plain text."""
+        body = part.get_payload()
+        body = body if isinstance(body, str) else ""
+        found = re.search(r"^--([^\s]{1,70}?)(?:--)?\s*$", body, re.MULTILINE)
+        if found:
+            data = (f'Content-Type: multipart/mixed; boundary="{found.group(1)}"\r\n\r\n'
+                    ).encode() + body.encode("ascii", "surrogateescape")
+            rebuilt = email.message_from_bytes(data, policy=compat32)
+            if rebuilt.is_multipart():
+                self.walk(rebuilt, depth + 1)
+                return
+        if body.strip():
+            self._plain(part)
+
+    def _alternative(self, children: list[MimePart], depth: int) -> None:
+        """Prefer the plain text a sender wrote; use the HTML only when it is all there is."""
+        plain = [c for c in children if c.get_content_type() == "text/plain"
+                 and _text_of(c).strip()]
+        if plain:
+            self.walk(plain[0], depth + 1)
+            for child in children:
+                if not child.get_content_type().startswith("text/"):
+                    self.walk(child, depth + 1)
+            return
+        for child in children:
+            self.walk(child, depth + 1)
+            if self.texts and self.texts[-1].strip():
+                break
+
+    def _enclosed(self, part: MimePart, depth: int) -> None:
+        inner = part.get_payload()
+        message = inner[0] if isinstance(inner, list) and inner else None
+        if not isinstance(message, MimePart):
+            self.texts.append(_text_of(part))
+            return
+        hint = _first_charset(message)
+        subject = decode_header(_raw_header(message, "Subject"), hint)
+        sender = decode_header(_raw_header(message, "From"), hint)
+        self.texts.append(f"---------- Enclosed message ----------\nFrom: {sender}\n"
+                          f"Subject: {subject}")
+        try:
+            data = message.as_bytes(policy=compat32)
+        except (RecursionError, UnicodeEncodeError, LookupError, ValueError):
+            data = b""
+        if data:
+            self.attachments.append(ParsedAttachment(
+                safe_filename(f"{subject or 'message'}.eml"), "message/rfc822", data))
+        self.walk(message, depth + 1)
+
+    def _attachment(self, part: MimePart, content_type: str = "") -> None:
+        try:
+            data = part.get_payload(decode=True)
+        except (ValueError, LookupError, AssertionError):
+            data = None
+        if not isinstance(data, bytes) or not data:
+            self.skipped.append(f"an empty or undecodable {part.get_content_type()} part")
+            return
+        hint = _first_charset(part)
+        name = part.get_filename() or part.get_param("name")
+        if isinstance(name, tuple):  # RFC 2231 (charset, language, value) left undecoded
+            name = email.utils.collapse_rfc2231_value(name)
+        filename = decode_header(name if isinstance(name, str) else "", hint)
+        disposition = str(part.get("Content-Disposition") or "").split(";")[0].strip().lower()
+        self.attachments.append(ParsedAttachment(
+            safe_filename(filename or _default_name(content_type or part.get_content_type(),
+                                                    data)),
+            content_type or part.get_content_type(), data, inline=disposition == "inline"))
+
+
+def _looks_binary(text: str) -> bool:
+    sample = text[:4000]
+    if not sample:
+        return False
+    control = sum(1 for c in sample if (c < " " and c not in "\n\t") or c == "\ufffd")
+    return control > len(sample) * 0.1
+
+
+def _is_attachment(part: MimePart) -> bool:
+    disposition = str(part.get("Content-Disposition") or "").split(";")[0].strip().lower()
+    if disposition == "attachment":
+        return True
+    return bool(part.get_filename()) and not part.get_content_type().startswith("text/")
+
+
+def _text_of(part: MimePart) -> str:
+    try:
+        data = part.get_payload(decode=True)
+    except (ValueError, LookupError, AssertionError):
+        data = None
+    if not isinstance(data, bytes):
+        payload = part.get_payload()
+        data = payload.encode("ascii", "surrogateescape") if isinstance(payload, str) else b""
+    text = decode_bytes(data, _param(part, "charset"), None)
+    if part.get_content_type() == "text/html":
+        return text
+    return tidy(text)
+
+
+def _param(part: MimePart, name: str) -> str | None:
+    try:
+        value = part.get_param(name)
+    except (ValueError, LookupError):
+        return None
+    if isinstance(value, tuple):
+        value = value[2]
+    return str(value) if value else None
+
+
+def _first_charset(message: MimePart) -> str | None:
+    """The first declared charset, used to read raw 8-bit headers in the same message."""
+    for index, part in enumerate(message.walk()):
+        if index > 50:
+            break
+        charset = _param(part, "charset")
+        if charset:
+            return charset
+    return None
+
+
+def _raw_header(message: MimePart, name: str) -> str:
+    """The header as sent (8-bit bytes as surrogate escapes), "" when absent."""
+    values = _raw_headers(message, name)
+    return values[0] if values else ""
+
+
+def _raw_headers(message: MimePart, name: str) -> list[str]:
+    wanted = name.lower()
+    return [str(value) for key, value in message.raw_items() if key.lower() == wanted]
+
+
+def _address(raw: str, hint: str | None) -> tuple[str, str]:
+    """(display name, address) from a From header; names decoded after splitting."""
+    name, address = email.utils.parseaddr(raw.replace("\r", "").replace("\n", " "))
+    if not address and raw:
+        found = re.search(r"[^\s<>\"',;:]+@[^\s<>\"',;:]+", decode_header(raw, hint))
+        address = found.group(0) if found else ""
+    return decode_header(name, hint).strip("'\" "), decode_header(address, hint).strip("<> ")
+
+
+def _addresses(message: MimePart, name: str, hint: str | None) -> list[str]:
+    values = [decode_header(v, hint) for v in _raw_headers(message, name)]
+    return [a for _, a in email.utils.getaddresses(values) if "@" in a][:50]
+
+
+def _message_id(raw: str) -> str:
+    ids = _id_list(raw)
+    return ids[0] if ids else ""
+
+
+def _id_list(raw: str) -> list[str]:
+    found = re.findall(r"<([^<>\s]+)>", raw or "")
+    if not found and raw and raw.strip() and " " not in raw.strip():
+        found = [raw.strip()]
+    return [f"<{i}>" for i in found if len(i) + 2 <= MAX_HEADER_ID_CHARS][-30:]
+
+
+def _date(raw: str) -> dt.datetime | None:
+    try:
+        parsed = email.utils.parsedate_to_datetime(raw) if raw else None
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed is None:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _report_type(message: MimePart, mail: ParsedMail, envelope_from: str) -> str:
+    """Delivery reports, complaint feedback and read receipts: machine reports, not cases."""
+    if message.get_content_type() == "multipart/report":
+        return str(message.get_param("report-type") or "report").lower()
+    for index, part in enumerate(message.walk()):
+        if index > MAX_PARTS:
+            break
+        ctype = part.get_content_type()
+        if ctype in ("message/delivery-status", "message/feedback-report",
+                     "message/disposition-notification"):
+            return ctype.split("/", 1)[1]
+    daemon = any(_AUTO_SENDERS.match(a.split("@")[0].strip("<> "))
+                 for a in (envelope_from, mail.from_address) if a)
+    if daemon and _BOUNCE_SUBJECT.search(mail.subject or ""):
+        return "delivery-status"
+    return ""
+
+
+def _auto_reason(message: MimePart, mail: ParsedMail, envelope_from: str) -> str:
+    """Why no acknowledgement may go back (RFC 3834 and the headers mailers really use)."""
+    auto = str(message.get("Auto-Submitted") or "").strip().lower()
+    if auto and not auto.startswith("no"):
+        return f"Auto-Submitted: {auto}"
+    precedence = str(message.get("Precedence") or "").strip().lower()
+    if precedence in ("bulk", "junk", "list", "auto_reply"):
+        return f"Precedence: {precedence}"
+    for name in ("List-Id", "List-Unsubscribe", "X-Autoreply", "X-Autorespond",
+                 "X-Auto-Reply"):
+        if message.get(name) is not None:
+            return f"{name} header"
+    suppress = str(message.get("X-Auto-Response-Suppress") or "").lower()
+    if any(word in suppress for word in ("all", "oof", "autoreply")):
+        return f"X-Auto-Response-Suppress: {suppress}"
+    if envelope_from.strip() in ("", "<>"):
+        return "null envelope sender"
+    for address in (envelope_from, mail.from_address):
+        if _AUTO_SENDERS.match(address.split("@")[0].strip("<> ")):
+            return f"sent by {address}"
+    if mail.is_report:
+        return f"report: {mail.report_type}"
+    return ""
+
+
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]+")
+
+
+def safe_filename(name: str) -> str:
+    """A display name that cannot point anywhere: no directories, no control characters."""
+    base = re.split(r"[/\\]", name.replace("\x00", ""))[-1]
+    base = _UNSAFE.sub("_", base).strip(" .")
+    if base in ("", ".", ".."):
+        base = "attachment"
+    return base[:200]
+
+
+def _default_name(ctype: str, data: bytes) -> str:
+    extension = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif",
+                 "application/pdf": ".pdf", "text/plain": ".txt", "text/html": ".html"}
+    return f"part-{hashlib.sha256(data).hexdigest()[:8]}{extension.get(ctype, '.bin')}"

@@ -1,0 +1,106 @@
+"""The SMTP server: thin. RCPT checks the address, DATA hands the bytes to handle_message
+and answers 250 only once the contact is committed (451 when the database fails)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from caseboard.services import Services
+from channels.email.inbound import RejectedMail, accepts_recipient, handle_message
+from settings import Config, ConfigError
+
+log = logging.getLogger(__name__)
+
+
+class Handler:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.config = services.config
+        # Database work runs off the event loop. SQLite has one writer at a time, and
+        # writers queued inside SQLite back off by sleeping: one thread queues them faster.
+        workers = 1 if services.database.is_sqlite else 8
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="smtp-db")
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
+                          address: str, rcpt_options: list[str]) -> str:
+        if len(envelope.rcpt_tos) >= self.config["smtp.max_recipients"]:
+            return "452 4.5.3 Too many recipients"
+        if not accepts_recipient(self.config, address):
+            return f"550 5.1.1 <{address}>: no such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or b""
+        if isinstance(raw, str):
+            raw = raw.encode("utf-8", "surrogateescape")
+        loop = asyncio.get_running_loop()
+        try:
+            outcome = await loop.run_in_executor(
+                self.executor, handle_message, self.services, raw,
+                envelope.mail_from or "", list(envelope.rcpt_tos))
+        except RejectedMail as error:
+            log.info("rejected mail from %s: %s", envelope.mail_from, error.reason)
+            return error.smtp_reply
+        except Exception:  # the database or disk failed: the sender's server will retry
+            log.exception("could not store mail from %s", envelope.mail_from)
+            return "451 4.3.0 Temporary failure storing the message, please try again later"
+        return outcome.smtp_reply
+
+
+def tls_context(config: Config) -> ssl.SSLContext | None:
+    cert, key = config["smtp.tls_cert"], config["smtp.tls_key"]
+    if not cert and not key:
+        return None
+    if not (cert and key):
+        raise ConfigError("smtp.tls_key" if cert else "smtp.tls_cert",
+                          "STARTTLS needs both smtp.tls_cert and smtp.tls_key")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as error:
+        raise ConfigError("smtp.tls_cert", f"cannot load the certificate: {error}") from None
+    return context
+
+
+class SmtpService:
+    """The SMTP server as one of `serve`'s background services (or alone: `app.py smtp`)."""
+
+    name = "smtp"
+
+    def __init__(self, services: Services, host: str | None = None,
+                 port: int | None = None) -> None:
+        self.services = services
+        self.host = host or services.config["smtp.host"]
+        self.port = port or services.config["smtp.port"]
+        self.tls = tls_context(services.config)  # a bad certificate stops start-up here
+        self.handler: Handler | None = None
+        self.controller: Controller | None = None
+
+    def start(self) -> None:
+        config = self.services.config
+        options: dict[str, Any] = {"tls_context": self.tls} if self.tls is not None else {}
+        self.handler = Handler(self.services)
+        self.controller = Controller(
+            self.handler, hostname=self.host, port=self.port,
+            server_hostname=config["smtp.domain"], ident="contact centre",
+            data_size_limit=config["smtp.max_message_bytes"], decode_data=False,
+            enable_SMTPUTF8=True, **options)
+        self.controller.start()
+        log.info("SMTP on %s:%s", self.host, self.port)
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller.loop.close()
+            self.controller = None
+        if self.handler is not None:
+            self.handler.executor.shutdown(wait=True)
+            self.handler = None

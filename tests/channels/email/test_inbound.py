@@ -1,0 +1,165 @@
+"""One mail → one committed contact: real mail, loops, threading, bounces (both databases)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlmodel import col, select
+
+from caseboard.models import Attachment, CitizenIdentity, Message
+from caseboard.outbox import Dispatcher
+from caseboard.services import Services
+from channels.email.inbound import RejectedMail, handle_message
+from channels.email.outbound import EmailTransport
+from tests.channels.email.conftest import case_of, make_mail, messages_of, outbox_items
+from tests.conftest import SHARED_DATA, require_or_skip
+
+CONTACT = ["contact@city.example"]
+
+
+def test_every_shared_mail_becomes_a_contact_or_a_report(services: Services) -> None:
+    files = sorted((SHARED_DATA / "emails").glob("*.eml"))
+    require_or_skip(len(files) >= 99, "the 99 shared mails are missing")
+    kinds: dict[str, int] = {}
+    for path in files:
+        outcome = handle_message(services, path.read_bytes(), "sender@mail.example", CONTACT)
+        kinds[outcome.kind] = kinds.get(outcome.kind, 0) + 1
+        if outcome.kind in ("bounce", "report"):
+            continue
+        assert outcome.kind in ("created", "joined", "duplicate"), path.name
+        case = case_of(services, outcome.reference)
+        texts = [m.text for m in messages_of(services, case.id or 0) if m.direction == "in"]
+        assert texts and all(t.strip() for t in texts), path.name
+    assert kinds["created"] >= 60 and kinds["bounce"] >= 10 and kinds["report"] >= 3, kinds
+    with services.database.read() as session:
+        big5 = session.execute(select(Message).where(
+            col(Message.subject) == "養樂多線上訂購")).scalar_one()
+        assert big5.language == "zh"
+        jp = session.execute(select(Message).where(
+            col(Message.text).contains("このメールはテスト用のメールです。"))).scalar_one()
+        assert jp.sender == "xxxxxxx@docomo.ne.jp"
+
+
+def test_a_new_mail_opens_a_routed_case_and_queues_the_acknowledgement(
+        services: Services) -> None:
+    raw = make_mail(message_id="<m1@mail.example>").as_bytes()
+    outcome = handle_message(services, raw, "ann@mail.example", CONTACT)
+    assert outcome.kind == "created" and outcome.acknowledged
+    case = case_of(services, outcome.reference)
+    assert case.channel == "email" and case.subject == "Street light broken"
+    [message] = messages_of(services, case.id or 0)
+    assert message.external_id == "<m1@mail.example>" and message.sender == "ann@mail.example"
+    with services.database.read() as session:
+        names = session.execute(select(Attachment.filename).where(
+            col(Attachment.message_id) == message.id)).scalars().all()
+    assert names == ["original.eml"]
+    [ack] = outbox_items(services)
+    assert (ack.kind, ack.recipient, ack.payload["in_reply_to"]) == (
+        "acknowledgement", "ann@mail.example", "<m1@mail.example>")
+    again = handle_message(services, raw, "ann@mail.example", CONTACT)
+    assert (again.kind, again.reference) == ("duplicate", outcome.reference)
+
+
+def test_department_alias_routes_straight_there(services: Services) -> None:
+    raw = make_mail("Something about my account", to="housing@city.example").as_bytes()
+    outcome = handle_message(services, raw, "ann@mail.example", ["housing@city.example"])
+    assert case_of(services, outcome.reference).department_id == "housing"
+
+
+def test_a_reply_to_our_acknowledgement_joins_the_case(services: Services) -> None:
+    first = handle_message(services, make_mail(message_id="<q1@mail.example>").as_bytes(),
+                           "ann@mail.example", CONTACT)
+    transport = EmailTransport(services.config, services.database)
+    Dispatcher(services.database, 3, {"email": transport}).send_one()
+    [ack] = [m for m in messages_of(services, case_of(services, first.reference).id or 0)
+             if m.direction == "out"]
+    assert ack.thread_id and ack.delivery_status == "sent"
+    # The citizen's mail program drops the reference from the subject; In-Reply-To remains.
+    reply = make_mail("Still dark tonight.\n\nOn Monday you wrote:\n> We have received",
+                      subject="Re: light", message_id="<q2@mail.example>",
+                      In_Reply_To=ack.thread_id, References=f"<q1@mail.example> {ack.thread_id}")
+    joined = handle_message(services, reply.as_bytes(), "ann@mail.example", CONTACT)
+    assert (joined.kind, joined.reference) == ("joined", first.reference)
+    last = messages_of(services, case_of(services, first.reference).id or 0)[-1]
+    assert last.text.startswith("Still dark tonight.") and "> We have received" in last.text
+    assert last.details["email"]["reply_chars"] == len("Still dark tonight.")
+
+
+def test_the_reference_in_the_subject_joins_the_case(services: Services) -> None:
+    first = handle_message(services, make_mail().as_bytes(), "ann@mail.example", CONTACT)
+    again = handle_message(services, make_mail("More detail", subject=f"[{first.reference}]"
+                                               ).as_bytes(), "ann@mail.example", CONTACT)
+    assert (again.kind, again.reference) == ("joined", first.reference)
+
+
+@pytest.mark.parametrize("headers, sender", [
+    ({"Auto_Submitted": "auto-replied"}, "ann@mail.example"),
+    ({"Precedence": "bulk"}, "ann@mail.example"),
+    ({"List_Id": "<news.mail.example>"}, "ann@mail.example"),
+    ({"X_Autoreply": "yes"}, "ann@mail.example"),
+    ({}, "MAILER-DAEMON@mail.example"),
+])
+def test_machine_mail_is_filed_without_an_acknowledgement(
+        services: Services, headers: dict[str, str], sender: str) -> None:
+    raw = make_mail("I am out of the office", subject="Out of office", sender=sender,
+                    **headers).as_bytes()
+    outcome = handle_message(services, raw, sender, CONTACT)
+    assert outcome.kind == "created" and not outcome.acknowledged
+    assert outbox_items(services) == []
+
+
+def test_acknowledgements_to_one_sender_are_limited_per_hour(services: Services) -> None:
+    limit = services.config["smtp.ack_limit_per_hour"]
+    now = dt.datetime.now(dt.UTC)
+    outcomes = [handle_message(services, make_mail(f"Problem number {i}").as_bytes(),
+                               "ann@mail.example", CONTACT, received_at=now)
+                for i in range(limit + 2)]
+    assert [o.acknowledged for o in outcomes] == [True] * limit + [False, False]
+    assert all(o.kind == "created" for o in outcomes)
+    assert len(outbox_items(services)) == limit
+
+
+def test_a_bounce_marks_our_message_failed_and_the_address_bouncing(
+        services: Services) -> None:
+    first = handle_message(services, make_mail(sender="gone@mail.example").as_bytes(),
+                           "gone@mail.example", CONTACT)
+    transport = EmailTransport(services.config, services.database)
+    Dispatcher(services.database, 3, {"email": transport}).send_one()
+    case_id = case_of(services, first.reference).id or 0
+    [ack] = [m for m in messages_of(services, case_id) if m.direction == "out"]
+    outcome = handle_message(services, dsn(ack.thread_id or "", "gone@mail.example"), "",
+                             CONTACT)
+    assert (outcome.kind, outcome.reference) == ("bounce", first.reference)
+    [ack] = [m for m in messages_of(services, case_id) if m.direction == "out"]
+    assert ack.delivery_status == "failed" and "5.1.1" in ack.delivery_error
+    assert "mailbox does not exist" in ack.delivery_error
+    [item] = outbox_items(services)
+    assert item.status == "failed" and "5.1.1" in item.last_error
+    with services.database.read() as session:
+        kinds = session.execute(select(CitizenIdentity.kind).where(
+            col(CitizenIdentity.value) == "gone@mail.example")).scalars().all()
+    assert sorted(kinds) == ["email", "email_bouncing"]
+    assert len(messages_of(services, case_id)) == 2  # the bounce made no message or case
+
+
+def dsn(original_id: str, recipient: str) -> bytes:
+    return (
+        "From: MAILER-DAEMON@relay.mail.example\r\nTo: contact@city.example\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
+        "--B\r\nContent-Type: text/plain\r\n\r\nI'm sorry to have to inform you...\r\n"
+        "--B\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; relay.mail.example\r\n\r\n"
+        f"Final-Recipient: rfc822; {recipient}\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 mailbox does not exist\r\n\r\n"
+        "--B\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        f"Message-ID: {original_id}\r\nSubject: [CC] We have received your message\r\n"
+        "--B--\r\n").encode()
+
+
+def test_a_mail_without_any_sender_is_refused(services: Services) -> None:
+    raw = b"Subject: who am I\r\n\r\nno From header\r\n"
+    with pytest.raises(RejectedMail) as caught:
+        handle_message(services, raw, "", CONTACT)
+    assert caught.value.code == 550 and "sender" in caught.value.reason
