@@ -112,9 +112,10 @@ def serve(config: Any) -> int:
 
 
 def cmd_route(config: Any, args: argparse.Namespace) -> int:
+    from caseboard.router_training import load_model, model_path
     from routing import RoutingRules
 
-    rules = RoutingRules.from_config(config)
+    rules = RoutingRules.from_config(config).with_model(load_model(model_path(config)))
     texts: Sequence[str] = (sys.stdin.read().splitlines() if args.text == "-" else [args.text])
     for text in texts:
         decision = route(text, rules)
@@ -124,6 +125,26 @@ def cmd_route(config: Any, args: argparse.Namespace) -> int:
             print(f"{decision.department}/{decision.service or '-'} "
                   f"({decision.confidence:.2f}, {decision.priority}): "
                   + "; ".join(decision.reasons))
+    return 0
+
+
+def cmd_train_router(config: Any, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from caseboard import router_training
+
+    if args.csv:
+        examples = router_training.read_csv_examples(Path(args.csv), args.text_column,
+                                                     args.label_column)
+        summary = router_training.train_and_save(examples, config, args.csv)
+    else:
+        services = build_services(config)
+        prepare_database(services)
+        try:
+            summary = router_training.train_from_database(services.database, config)
+        finally:
+            services.database.dispose()
+    print("\n".join(summary.lines()))
     return 0
 
 
@@ -193,6 +214,12 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("seed-demo", help="create the demo users and cases")
     sub.add_parser("migrate", help="bring the database schema up to date")
     sub.add_parser("smtp", help="run only the SMTP intake (for more intake nodes)")
+    p = sub.add_parser("train-router",
+                       help="train the router from resolved and corrected cases, or a CSV")
+    p.add_argument("--csv", help="train from this UTF-8 CSV file instead of the database")
+    p.add_argument("--text-column", default="text", help="CSV column with the text")
+    p.add_argument("--label-column", default="label",
+                   help="CSV column with 'department' or 'department/service'")
     kb_cli.add_parsers(sub)
     return main
 
@@ -200,6 +227,7 @@ def parser() -> argparse.ArgumentParser:
 COMMANDS: dict[str, Callable[[Any, argparse.Namespace], int]] = {
     "route": cmd_route, "create-user": cmd_create_user, "create-token": cmd_create_token,
     "seed-demo": cmd_seed_demo, "migrate": cmd_migrate, "smtp": cmd_smtp,
+    "train-router": cmd_train_router,
 }
 
 

@@ -131,6 +131,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Below this confidence a new case goes to triage", _fraction),
     Setting("routing.triage_department", str, "triage",
             "Department that receives cases the router is unsure of"),
+    Setting("routing.retrain_minutes", int, 60,
+            "How often serve retrains the router when new labelled cases exist (0: never)",
+            lambda v: None if v >= 0 else "must be 0 or more"),
     Setting("outbox.max_attempts", int, 8, "Send attempts before an outbox item fails",
             _positive),
     Setting("outbox.poll_seconds", float, 1.0, "How often idle workers look for work",
@@ -171,6 +174,17 @@ class CalendarConfig:
 
 
 @dataclass(frozen=True)
+class DistrictRule:
+    """[[routing.district_rules]]: contacts from a postcode area go to a district office."""
+
+    postcode_prefixes: tuple[str, ...]  # upper case, without spaces
+    department: str | None = None  # the department (district office) that takes them
+    service: str | None = None  # the service they become (must be in `department`)
+    only_services: tuple[str, ...] = ()  # apply only to these services (empty: to all)
+    office: str = ""  # a name for the reasons ("North district office")
+
+
+@dataclass(frozen=True)
 class DemoUser:
     username: str
     display_name: str
@@ -191,6 +205,7 @@ class Config:
     source: str
     # Open cases an agent may hold per kind of work (phone, chat, email, letter).
     assignment_capacity: dict[str, int] = field(default_factory=dict)
+    district_rules: tuple[DistrictRule, ...] = ()  # [[routing.district_rules]]
 
     def __getitem__(self, key: str) -> Any:
         return self.values[key]
@@ -242,6 +257,7 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
         priority_words=_priority_words(raw.get("routing", {}).get("priority", {})),
         demo_users=_demo_users(raw.get("demo", {}).get("users", [])),
         source=str(path),
+        district_rules=_district_rules(raw.get("routing", {}).get("district_rules", [])),
         assignment_capacity=_capacity(raw.get("assignment", {}).get("capacity", {})),
     )
     _check_references(config)
@@ -446,6 +462,32 @@ def _capacity(raw: Any) -> dict[str, int]:
     return dict(raw)
 
 
+def _district_rules(raw: Any) -> tuple[DistrictRule, ...]:
+    if not isinstance(raw, list):
+        raise ConfigError("routing.district_rules", "needs [[routing.district_rules]] tables")
+    rules = []
+    for index, item in enumerate(raw):
+        key = f"routing.district_rules[{index}]"
+        if not isinstance(item, dict):
+            raise ConfigError(key, "needs a table")
+        prefixes = item.get("postcode_prefix")
+        prefixes = [prefixes] if isinstance(prefixes, str) else prefixes
+        if not isinstance(prefixes, list) or not prefixes or not all(
+                isinstance(p, str) and p.strip() for p in prefixes):
+            raise ConfigError(f"{key}.postcode_prefix", "needs a postcode prefix or a list")
+        only = item.get("only_services", [])
+        if not isinstance(only, list) or not all(isinstance(c, str) for c in only):
+            raise ConfigError(f"{key}.only_services", "needs a list of service codes")
+        department, service = item.get("department"), item.get("service")
+        if department is None and service is None:
+            raise ConfigError(key, "needs a department or a service to send contacts to")
+        rules.append(DistrictRule(
+            tuple("".join(p.split()).upper() for p in prefixes),
+            None if department is None else str(department),
+            None if service is None else str(service), tuple(only), str(item.get("office", ""))))
+    return tuple(rules)
+
+
 def _demo_users(raw: Any) -> tuple[DemoUser, ...]:
     users = []
     for item in raw:
@@ -464,6 +506,18 @@ def _check_references(config: Config) -> None:
     triage = config["routing.triage_department"]
     if triage not in ids:
         raise ConfigError("routing.triage_department", f"unknown department {triage!r}")
+    services = {s.code: s.department for d in config.departments for s in d.services}
+    for index, rule in enumerate(config.district_rules):
+        key = f"routing.district_rules[{index}]"
+        if rule.department is not None and rule.department not in ids:
+            raise ConfigError(f"{key}.department", f"unknown department {rule.department!r}")
+        for code in (rule.service, *rule.only_services):
+            if code is not None and code not in services:
+                raise ConfigError(f"{key}.service", f"unknown service {code!r}")
+        if rule.service is not None and rule.department is not None \
+                and services[rule.service] != rule.department:
+            raise ConfigError(f"{key}.service",
+                              f"service {rule.service!r} is not in {rule.department!r}")
     for user in config.demo_users:
         for dep in user.departments:
             if dep not in ids:

@@ -147,8 +147,9 @@ def speed(real: list[Document], questions: list[tuple[str, str, str]], sizes: li
     rng.shuffle(sample)
     sample = (sample * (1 + queries // max(1, len(sample))))[:queries]
     for size in sizes:
+        documents = real + generated_documents(max(0, size - len(real)), seed, real)
         started = time.perf_counter()
-        index = SearchIndex(real + generated_documents(max(0, size - len(real)), seed, real))
+        index = SearchIndex(documents)
         build = time.perf_counter() - started
         for question in sample[:20]:  # warm the typo cache as a running server would be
             index.search(question)
@@ -213,8 +214,9 @@ def _print_quality(kb: object, index: SearchIndex, articles: list[dict[str, obje
 
     assert isinstance(kb, KnowledgeBase)
     languages = {lang for _, lang, _ in questions}
-    print(f"{len(questions)} labelled questions from {QUESTIONS.relative_to(ROOT)} "
-          f"({', '.join(f'{sum(q[1] == lang for q in questions)} {lang}' for lang in sorted(languages))})")
+    counts = ", ".join(f"{sum(q[1] == lang for q in questions)} {lang}"
+                       for lang in sorted(languages))
+    print(f"{len(questions)} labelled questions from {QUESTIONS.relative_to(ROOT)} ({counts})")
     rankers: dict[str, Ranker] = {
         "knowledge_base.search": lambda q, lang: [r.slug for r in index.search(q, limit=10)],
         "FTS5 BM25 (unicode61)": Fts5(articles, "unicode61").rank,

@@ -20,6 +20,8 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import event, exc
 from sqlmodel import Session
 
+from caseboard.fastsql import FastInsert
+
 T = TypeVar("T")
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _WRITE = "cc_write"
@@ -90,11 +92,15 @@ class Database:
         A unique-key collision (two intakes creating the same citizen) or a PostgreSQL
         serialisation failure rolls everything back; the retry then sees the winner's rows.
         """
+        dbapi = self.engine.dialect.loaded_dbapi
+        # Intake's fast statements run on the driver's cursor, so its errors arrive unwrapped.
+        retry_on = (exc.IntegrityError, exc.OperationalError, dbapi.IntegrityError,
+                    dbapi.OperationalError)
         for attempt in range(attempts):
             try:
                 with self.write() as session:
                     return work(session)
-            except (exc.IntegrityError, exc.OperationalError) as error:
+            except retry_on as error:
                 if attempt == attempts - 1 or not _is_retryable(error):
                     raise
                 time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
@@ -104,12 +110,17 @@ class Database:
         self.engine.dispose()
 
 
-def _is_retryable(error: exc.DBAPIError) -> bool:
-    if isinstance(error, exc.IntegrityError):
+def _is_retryable(error: Exception) -> bool:
+    driver_error = getattr(error, "orig", None) or error
+    if isinstance(error, exc.IntegrityError) or _is_integrity(driver_error):
         return True
-    code = getattr(error.orig, "sqlstate", None)
+    code = getattr(driver_error, "sqlstate", None)
     # 40001 serialization_failure, 40P01 deadlock_detected; SQLite "database is locked".
-    return code in ("40001", "40P01") or "locked" in str(error.orig)
+    return code in ("40001", "40P01") or "locked" in str(driver_error)
+
+
+def _is_integrity(error: object) -> bool:
+    return any(cls.__name__ == "IntegrityError" for cls in type(error).__mro__)
 
 
 def alembic_config(url: str) -> AlembicConfig:
@@ -132,7 +143,7 @@ def migrate(database: Database) -> None:
 
 # Fast statements for the hot path (intake). Going through the ORM's unit of work costs about a
 # millisecond a row; a cached Core statement on the transaction's connection a tenth of that.
-_INSERT_RETURNING_ID: dict[sa.Table, sa.Insert] = {}
+_FAST_INSERTS: dict[tuple[sa.Table, bool], FastInsert] = {}
 
 
 def connection_of(session: Session) -> sa.Connection:
@@ -147,14 +158,19 @@ def connection_of(session: Session) -> sa.Connection:
     return connection
 
 
+def _fast_insert(model: Any, returning_id: bool) -> FastInsert:
+    key = (model.__table__, returning_id)
+    if key not in _FAST_INSERTS:
+        _FAST_INSERTS[key] = FastInsert(model.__table__, returning_id)
+    return _FAST_INSERTS[key]
+
+
 def insert_returning_id(session: Session, model: Any, values: dict[str, Any]) -> int:
-    table: sa.Table = model.__table__
-    statement = _INSERT_RETURNING_ID.get(table)
-    if statement is None:
-        statement = _INSERT_RETURNING_ID[table] = sa.insert(table).returning(table.c.id)
-    return int(connection_of(session).execute(statement, values).scalar_one())
+    new_id = _fast_insert(model, True).one(connection_of(session), values)
+    assert new_id is not None
+    return new_id
 
 
 def insert_rows(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
     if rows:
-        connection_of(session).execute(sa.insert(model.__table__), rows)
+        _fast_insert(model, False).many(connection_of(session), rows)

@@ -11,13 +11,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from sqlmodel import Session
 
 from caseboard import audit, outbox, workflow
 from caseboard.contacts import InboundContact, IncomingAttachment, IntakeOutcome, IntakeResult
 from caseboard.db import Database, connection_of, insert_returning_id, insert_rows
+from caseboard.fastsql import FastQuery
 from caseboard.files import FileStore
+from caseboard.group_commit import GroupCommit
 from caseboard.identity import CitizenMatch, Suggestion, find_or_create_citizen
 from caseboard.models import (
     Attachment,
@@ -25,10 +26,10 @@ from caseboard.models import (
     CaseStatus,
     IdentitySuggestion,
     Message,
-    table_of,
     utcnow,
 )
 from caseboard.references import find_references, next_reference
+from caseboard.router_training import RouterHolder
 from caseboard.timelimits import BusinessCalendar, deadlines_for
 from routing import RoutingRules, route
 from settings import Config
@@ -63,13 +64,14 @@ class _NewCase:
 
 
 class Intake:
-    def __init__(self, config: Config, database: Database, rules: RoutingRules,
+    def __init__(self, config: Config, database: Database, rules: RoutingRules | RouterHolder,
                  calendar: BusinessCalendar, files: FileStore) -> None:
         self.config = config
         self.database = database
         self.rules = rules
         self.calendar = calendar
         self.files = files
+        self.group = GroupCommit(database)
         self.prefix = config["administration.reference_prefix"]
         self.region = config["administration.country"]
 
@@ -78,7 +80,8 @@ class Intake:
         self._check(contact)
         stored = [(a, self.files.put(a.data)) for a in contact.attachments]
         try:
-            return self.database.write_retrying(lambda s: self._take(s, contact, stored))
+            # Contacts arriving at the same time share a transaction and its disk sync.
+            return self.group.run(lambda s: self._take(s, contact, stored))
         except ValueError as error:  # a malformed identity found while matching the citizen
             raise IntakeError(str(error)) from error
 
@@ -134,12 +137,12 @@ class Intake:
         """The case this contact continues: a reference it quotes, or a thread id it names."""
         connection = connection_of(session)
         for reference in find_references(f"{contact.subject}\n{contact.text}", self.prefix):
-            row = connection.execute(_CASE_BY_REFERENCE, {"reference": reference}).first()
+            row = _CASE_BY_REFERENCE.execute(connection, {"reference": reference}).fetchone()
             if row is not None:
                 return _CaseRow(*row)
         if contact.thread_ids:
-            row = connection.execute(_CASE_BY_THREAD_ID,
-                                     {"thread_ids": list(contact.thread_ids)}).first()
+            row = _CASE_BY_THREAD_ID.execute(
+                connection, {"thread_ids": list(contact.thread_ids)}).fetchone()
             if row is not None:
                 return _CaseRow(*row)
         return None
@@ -156,7 +159,7 @@ class Intake:
             workflow.apply(session, full, action, actor, calendar=self.calendar,
                            channel=contact.channel, reason=reason, now=now)
         else:
-            connection_of(session).execute(_TOUCH_CASE, {"case_id": case.id, "now": now})
+            _TOUCH_CASE.execute(connection_of(session), {"case_id": case.id, "now": now})
         events.append(audit.event(case.id, actor, "message_received", contact.channel,
                                   external_id=contact.external_id))
         return case.id, case.reference
@@ -164,10 +167,13 @@ class Intake:
     def _open(self, session: Session, contact: InboundContact, match: CitizenMatch,
               now: dt.datetime, parent_case_id: int | None,
               events: list[dict[str, object]]) -> _NewCase:
-        decision = route(f"{contact.subject}\n{contact.text}", self.rules,
+        # Read per contact: a retrained model may have been swapped in since the last one.
+        rules = self.rules.current if isinstance(self.rules, RouterHolder) else self.rules
+        decision = route(f"{contact.subject}\n{contact.text}", rules,
                          explicit_department=contact.explicit_department,
                          explicit_service=contact.explicit_service,
-                         language=contact.language or None)
+                         language=contact.language or None,
+                         postcode=contact.sender.postcode or None)
         triage = self.config["routing.triage_department"]
         status = CaseStatus.NEW if decision.department == triage else CaseStatus.DISPATCHED
         due = deadlines_for(self.config, self.calendar, decision.priority, decision.service, now)
@@ -244,30 +250,25 @@ class Intake:
                                   recipient=recipient, message_id=message_id))
 
 
-_message = table_of(Message)
-_case = table_of(Case)
-_CASE_COLUMNS = (_case.c.id, _case.c.reference, _case.c.status, _case.c.citizen_id)
-_CASE_BY_REFERENCE = sa.select(*_CASE_COLUMNS).where(
-    _case.c.reference == sa.bindparam("reference"))
-_CASE_BY_THREAD_ID = (
-    sa.select(*_CASE_COLUMNS).join(_message, _message.c.case_id == _case.c.id)
-    .where(_message.c.thread_id.in_(sa.bindparam("thread_ids", expanding=True)))
-    .order_by(_message.c.id.desc()).limit(1)
-)
-_TOUCH_CASE = sa.update(_case).where(_case.c.id == sa.bindparam("case_id")).values(
-    updated_at=sa.bindparam("now"))
-_DUPLICATE_QUERY = (
-    sa.select(_message.c.id, _message.c.case_id, _case.c.reference, _case.c.citizen_id)
-    .join(_case, _case.c.id == _message.c.case_id)
-    .where(_message.c.channel == sa.bindparam("channel"),
-           _message.c.external_id == sa.bindparam("external_id"))
-)
+# The hot path's lookups, on the driver's cursor (see caseboard/fastsql.py).
+_CASE_BY_REFERENCE = FastQuery(
+    "SELECT id, reference, status, citizen_id FROM cases WHERE reference = :reference")
+_CASE_BY_THREAD_ID = FastQuery(
+    "SELECT c.id, c.reference, c.status, c.citizen_id FROM cases c"
+    " JOIN message m ON m.case_id = c.id WHERE m.thread_id IN (:thread_ids)"
+    " ORDER BY m.id DESC LIMIT 1")
+_TOUCH_CASE = FastQuery("UPDATE cases SET updated_at = :now WHERE id = :case_id",
+                        times=("now",))
+_DUPLICATE_QUERY = FastQuery(
+    "SELECT m.id, m.case_id, c.reference, c.citizen_id FROM message m"
+    " JOIN cases c ON c.id = m.case_id"
+    " WHERE m.channel = :channel AND m.external_id = :external_id")
 
 
 def _find_duplicate(session: Session, contact: InboundContact) -> IntakeResult | None:
-    row = connection_of(session).execute(
-        _DUPLICATE_QUERY, {"channel": contact.channel, "external_id": contact.external_id}
-    ).first()
+    row = _DUPLICATE_QUERY.execute(
+        connection_of(session), {"channel": contact.channel, "external_id": contact.external_id}
+    ).fetchone()
     if row is None:
         return None
     message_id, case_id, reference, citizen_id = row

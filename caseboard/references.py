@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import re
 
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from caseboard.db import connection_of
-from caseboard.models import ReferenceCounter, table_of
+from caseboard.fastsql import FastQuery
 
 
 def format_reference(prefix: str, year: int, number: int) -> str:
@@ -40,17 +38,12 @@ def next_reference(session: Session, prefix: str, year: int) -> str:
     """Take the next number for `year` in one statement. On PostgreSQL the counter row stays
     locked by the upsert until commit, so concurrent intakes queue instead of sharing a number;
     on SQLite the write transaction (BEGIN IMMEDIATE) already serialises them."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = _UPSERTS.get(dialect)
-    if statement is None:
-        table = table_of(ReferenceCounter)
-        base = insert(table).values(year=sa.bindparam("year"), last_number=1)
-        statement = _UPSERTS[dialect] = base.on_conflict_do_update(
-            index_elements=["year"], set_={"last_number": table.c.last_number + 1},
-        ).returning(table.c.last_number)
-    number = connection_of(session).execute(statement, {"year": year}).scalar_one()
+    number = _NEXT_NUMBER.execute(connection_of(session), {"year": year}).fetchone()[0]
     return format_reference(prefix, year, number)
 
 
-_UPSERTS: dict[str, sa.Insert] = {}
+# The same upsert on SQLite and PostgreSQL; on the driver's cursor (caseboard/fastsql.py).
+_NEXT_NUMBER = FastQuery(
+    "INSERT INTO reference_counter (year, last_number) VALUES (:year, 1)"
+    " ON CONFLICT (year) DO UPDATE SET last_number = reference_counter.last_number + 1"
+    " RETURNING last_number")

@@ -11,6 +11,7 @@ from caseboard.files import FileStore
 from caseboard.intake import Intake
 from caseboard.models import utcnow
 from caseboard.outbox import Dispatcher
+from caseboard.router_training import Retrainer, RouterHolder, load_model, model_path
 from caseboard.timelimits import BusinessCalendar
 from knowledge_base.service import KnowledgeBase, catalogue_from
 from routing import RoutingRules
@@ -32,24 +33,33 @@ class Services:
     config: Config
     database: Database
     files: FileStore
-    rules: RoutingRules
+    router: RouterHolder  # the current rules and learned model, swapped when retrained
     calendar: BusinessCalendar
     intake: Intake
     dispatcher: Dispatcher
     kb: KnowledgeBase
     background: list[BackgroundService] = field(default_factory=list)
 
+    @property
+    def rules(self) -> RoutingRules:
+        return self.router.current
+
 
 def build_services(config: Config) -> Services:
     database = Database(config.database_url, config["database.sqlite_synchronous"])
     files = FileStore(config.data_dir / "files")
-    rules = RoutingRules.from_config(config)
+    router = RouterHolder(RoutingRules.from_config(config).with_model(
+        load_model(model_path(config))))
     calendar = BusinessCalendar.from_config(config)
+    background: list[BackgroundService] = []
+    if config["routing.retrain_minutes"] > 0:
+        background.append(Retrainer(database, config, router))
     return Services(
-        config=config, database=database, files=files, rules=rules, calendar=calendar,
-        intake=Intake(config, database, rules, calendar, files),
+        config=config, database=database, files=files, router=router, calendar=calendar,
+        intake=Intake(config, database, router, calendar, files),
         dispatcher=Dispatcher(database, config["outbox.max_attempts"]),
         kb=KnowledgeBase(database, catalogue_from(config.departments)),
+        background=background,
     )
 
 

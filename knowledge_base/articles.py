@@ -10,11 +10,12 @@ nothing. Imported articles are published at once (approved by "import").
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import re
 from collections.abc import Collection, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -102,15 +103,10 @@ def _date(data: Mapping[str, Any], key: str, errors: list[str]) -> dt.date | Non
     value = data.get(key)
     if value is None:
         return None
-    try:
-        return dt.date.fromisoformat(value) if isinstance(value, str) else _bad_date()
-    except ValueError:
-        errors.append(f"{key} must be an ISO date like 2026-01-31 or null")
-        return None
-
-
-def _bad_date() -> dt.date:
-    raise ValueError("not a string")
+    with contextlib.suppress(ValueError, TypeError):
+        return dt.date.fromisoformat(value)
+    errors.append(f"{key} must be an ISO date like 2026-01-31 or null")
+    return None
 
 
 def check_article(data: Any, catalogue: Catalogue) -> tuple[ArticleInput | None, list[str]]:
@@ -228,7 +224,7 @@ def import_articles(session: Session, articles: list[ArticleInput],
     for item in articles:
         if item.translation_of:
             row = by_key[(item.slug, item.language)]
-            row.translation_of_id = _translation_target(session, item)
+            row.translation_of_id = translation_target(session, item)
             session.add(row)
     return counts
 
@@ -240,7 +236,8 @@ def _same(session: Session, row: KbArticle, item: ArticleInput) -> bool:
     return all(getattr(version, key) == value for key, value in item.content().items())
 
 
-def _translation_target(session: Session, item: ArticleInput) -> int | None:
+def translation_target(session: Session, item: ArticleInput) -> int | None:
+    """The id of the article `item` translates (preferring the English one), if any."""
     rows = session.exec(select(KbArticle).where(
         col(KbArticle.slug) == item.translation_of,
         col(KbArticle.language) != item.language)).all()
@@ -283,5 +280,3 @@ def _as_line(row: KbArticle, version: KbArticleVersion, translation_of: str | No
             line[key] = value.isoformat()
     return line
 
-
-FIELD_NAMES = tuple(f.name for f in fields(ArticleInput))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from array import array
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -27,14 +28,20 @@ from rapidfuzz import fuzz, process
 from knowledge_base.text import STOP_WORDS, english_words, has_han, normalise, stem, terms
 
 FIELD_WEIGHTS = {"title": 3.0, "questions": 2.0, "keywords": 2.5, "short_answer": 1.0,
-                 "key_facts": 0.6, "body": 0.4}
-K1, B = 1.2, 0.6
+                 "key_facts": 0.6, "body": 0.8}
+K1, B = 2.0, 0.75
 CANDIDATES = 40
 # The final score blends these three parts; each is between 0 and 1.
-W_RELATIVE, W_COVERAGE, W_FUZZY = 0.2, 0.4, 0.4
-MIN_SCORE = 0.42  # below this the best answer is not good enough: a knowledge gap
+W_RELATIVE, W_COVERAGE, W_FUZZY, W_PHRASE = 0.3, 0.25, 0.1, 0.35
+MIN_SCORE = 0.45  # below this the best answer is not good enough: a knowledge gap
 TYPO_CUTOFF = 80.0
+# Letters scanners confuse ("darnp and rnould"); tried before fuzzy matching.
+OCR_CONFUSIONS = (("rn", "m"), ("cl", "d"), ("vv", "w"), ("0", "o"), ("1", "l"), ("5", "s"),
+                  ("ii", "u"), ("li", "h"))
+UNIGRAM_WEIGHT = 0.5  # a single Chinese character says less than a pair
 JOIN_CUTOFF = 85.0
+COMMON_MIN_DOCUMENTS, COMMON_SHARE = 2000, 0.05
+_NO_POSTINGS: tuple[array[int], array[float]] = (array("i"), array("f"))
 
 
 @dataclass(frozen=True)
@@ -78,10 +85,11 @@ class _Query:
 class SearchIndex:
     def __init__(self, documents: Iterable[Document]) -> None:
         self.documents: list[Document] = list(documents)
-        self._postings: dict[str, list[tuple[int, float]]] = {}
+        self._postings: dict[str, tuple[array[int], array[float]]] = {}
         self._idf: dict[str, float] = {}
         self._surface: dict[str, str] = {}  # English word as written → its stem
         self._phrase_terms: list[tuple[str, ...]] = []
+        self._phrase_sets: list[tuple[frozenset[str], ...]] = []
         self._build()
         # Typos rarely change a word's first letter or its length by more than two: looking
         # only there keeps a repair to a few hundred comparisons on any size of index.
@@ -97,34 +105,43 @@ class SearchIndex:
     # ------------------------------------------------------------------ building
 
     def _build(self) -> None:
-        weighted: list[dict[str, float]] = []
-        for doc in self.documents:
+        # Postings are two flat arrays per term (document numbers, then BM25 weights): an
+        # index of 100,000 articles fits in a few hundred megabytes instead of gigabytes.
+        ids: dict[str, array[int]] = defaultdict(lambda: array("i"))
+        freqs: dict[str, array[float]] = defaultdict(lambda: array("f"))
+        lengths = array("f")
+        for number, doc in enumerate(self.documents):
             tf: dict[str, float] = defaultdict(float)
             for name, weight in FIELD_WEIGHTS.items():
                 text = doc.fields.get(name, "")
                 for term in terms(text):
                     tf[term] += weight
                 for word in english_words(normalise(text)):
-                    self._surface.setdefault(word, stem(word))
-            weighted.append(tf)
-            self._phrase_terms.append(tuple(" ".join(terms(p)) for p in doc.phrases))
-        lengths = [sum(tf.values()) for tf in weighted]
-        average = (sum(lengths) / len(lengths)) if lengths else 1.0
-        postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
-        for number, (tf, length) in enumerate(zip(weighted, lengths, strict=True)):
-            norm = K1 * (1 - B + B * length / average)
+                    if word not in self._surface:
+                        self._surface[word] = stem(word)
             for term, freq in tf.items():
-                postings[term].append((number, freq * (K1 + 1) / (freq + norm)))
+                ids[term].append(number)
+                freqs[term].append(freq)
+            lengths.append(sum(tf.values()))
+            self._phrase_terms.append(tuple(" ".join(terms(p)) for p in doc.phrases))
+            self._phrase_sets.append(tuple(frozenset(terms(p)) for p in doc.phrases))
+        average = (sum(lengths) / len(lengths)) if lengths else 1.0
+        norms = [K1 * (1 - B + B * length / average) for length in lengths]
         total = len(self.documents)
-        self._postings = dict(postings)
-        self._idf = {term: math.log(1 + (total - len(p) + 0.5) / (len(p) + 0.5))
-                     for term, p in postings.items()}
+        for term, numbers in ids.items():
+            parts = array("f", (f * (K1 + 1) / (f + norms[n])
+                                for n, f in zip(numbers, freqs[term], strict=True)))
+            self._postings[term] = (numbers, parts)
+            self._idf[term] = math.log(1 + (total - len(numbers) + 0.5) / (len(numbers) + 0.5))
         self._max_idf = math.log(1 + (total + 0.5) / 0.5) if total else 1.0
 
     # ------------------------------------------------------------------ the query
 
     def _repair_uncached(self, word: str) -> tuple[tuple[str, float], ...]:
-        """Index terms for a word the index does not know: a typo's fix, or a split."""
+        """Index terms for a word the index does not know: an OCR or typing slip, a split."""
+        for wrong, right in OCR_CONFUSIONS:
+            if wrong in word and stem(word.replace(wrong, right)) in self._postings:
+                return ((stem(word.replace(wrong, right)), 0.9),)
         if len(word) >= 4 and not word.isdigit():
             best = process.extractOne(word, self._near(word), scorer=fuzz.ratio,
                                       score_cutoff=TYPO_CUTOFF + (5 if len(word) < 5 else 0))
@@ -157,6 +174,9 @@ class SearchIndex:
         text = normalise(question)
         weights: dict[str, float] = defaultdict(float)
         for term in terms(text):
+            if len(term) == 1 and has_han(term):
+                weights[term] += UNIGRAM_WEIGHT
+                continue
             fixes = () if term in self._postings or has_han(term) else self._repair(term)
             for fixed, similarity in fixes:
                 weights[fixed] += similarity
@@ -183,10 +203,11 @@ class SearchIndex:
         bm25: dict[int, float] = defaultdict(float)
         covered: dict[int, float] = defaultdict(float)
         total_idf = 0.0
-        for term, weight in query.weights.items():
+        for term, weight in self._informative(query.weights).items():
             idf = self._idf.get(term, self._max_idf)
             total_idf += idf * min(weight, 1.0)
-            for number, part in self._postings.get(term, ()):
+            numbers, parts = self._postings.get(term, _NO_POSTINGS)
+            for number, part in zip(numbers, parts, strict=True):
                 bm25[number] += idf * weight * part
                 covered[number] += idf * min(weight, 1.0)
         allowed = self._allowed(language, department)
@@ -200,10 +221,22 @@ class SearchIndex:
             fuzzy = self._fuzzy(query.text, number)
             score = (W_RELATIVE * bm25[number] / top
                      + W_COVERAGE * min(1.0, covered[number] / total_idf)
-                     + W_FUZZY * fuzzy)
+                     + W_FUZZY * fuzzy + W_PHRASE * self._phrase(query, number, total_idf))
             scored.append((score, bm25[number], number))
         scored.sort(reverse=True)
         return [self._result(number, score) for score, _, number in scored[:limit]]
+
+    def _informative(self, weights: dict[str, float]) -> dict[str, float]:
+        """The query's terms without those in a large share of a large index.
+
+        Such terms (a common Chinese character among 100,000 articles) weigh almost nothing
+        in BM25 but would cost a walk over most of the index; they are left out when the
+        question has rarer terms. Below COMMON_MIN_DOCUMENTS articles nothing is left out.
+        """
+        cap = max(COMMON_MIN_DOCUMENTS, int(COMMON_SHARE * len(self.documents)))
+        rare = {t: w for t, w in weights.items()
+                if len(self._postings.get(t, _NO_POSTINGS)[0]) <= cap}
+        return rare or weights
 
     def _allowed(self, language: str | None, department: str | None
                  ) -> Callable[[int], bool]:
@@ -215,6 +248,19 @@ class SearchIndex:
         if department:
             return lambda n: docs[n].department == department
         return lambda n: True
+
+    def _phrase(self, query: _Query, number: int, total_idf: float) -> float:
+        """How closely one example question says what the question says (IDF-weighted Dice)."""
+        best = 0.0
+        idf = self._idf
+        for phrase in self._phrase_sets[number]:
+            shared = sum(idf.get(t, 0.0) * min(w, 1.0) for t, w in query.weights.items()
+                         if t in phrase)
+            if shared:
+                size = sum(idf.get(t, self._max_idf) * (UNIGRAM_WEIGHT if len(t) == 1 else 1)
+                           for t in phrase)
+                best = max(best, 2 * shared / (total_idf + size))
+        return best
 
     def _fuzzy(self, query_text: str, number: int) -> float:
         phrases = self._phrase_terms[number]

@@ -35,6 +35,7 @@ from knowledge_base.text import has_han, normalise
 MAX_QUESTION_CHARS = 2000
 SUGGEST_TEXT_CHARS = 4000
 GAP_CHARS = 300
+BACKGROUND_REBUILD_FROM = 5000
 DEMO_ARTICLES = Path(__file__).resolve().parent / "demo_articles.jsonl"
 
 
@@ -76,14 +77,19 @@ def check_question(question: str, limit: int = MAX_QUESTION_CHARS) -> str:
 
 
 class KnowledgeBase:
-    def __init__(self, store: Store, catalogue: Catalogue, min_score: float = MIN_SCORE
-                 ) -> None:
+    def __init__(self, store: Store, catalogue: Catalogue, min_score: float = MIN_SCORE,
+                 background_from: int = BACKGROUND_REBUILD_FROM) -> None:
         self.store = store
         self.catalogue = catalogue
         self.min_score = min_score
+        # From this many articles a rebuild takes seconds: searches keep using the old index
+        # while a thread builds the new one, instead of one request waiting for it.
+        self.background_from = background_from
         self._lock = threading.Lock()
         self._index: SearchIndex | None = None
         self._stamp: tuple[Any, ...] | None = None
+        self._builder: threading.Thread | None = None
+        self._builder_lock = threading.Lock()
 
     # ------------------------------------------------------------------ the index
 
@@ -92,18 +98,44 @@ class KnowledgeBase:
         return (newest, dt.date.today())  # validity dates change at midnight too
 
     def index(self) -> SearchIndex:
+        """The search index of the published articles, as fresh as the last change."""
         with self.store.read() as session:
             stamp = self._current_stamp(session)
-            if self._index is not None and stamp == self._stamp:
-                return self._index
-            with self._lock:
-                if self._index is None or stamp != self._stamp:
-                    self._index, self._stamp = SearchIndex(_documents(session)), stamp
-                return self._index
+        current = self._index
+        if current is not None and stamp == self._stamp:
+            return current
+        if current is not None and len(current) >= self.background_from:
+            self._rebuild_in_background()
+            return current
+        with self._lock:
+            if self._index is None or stamp != self._stamp:
+                self._rebuild()
+            assert self._index is not None
+            return self._index
+
+    def _rebuild(self) -> None:
+        with self.store.read() as session:
+            stamp = self._current_stamp(session)  # read first: a later change rebuilds again
+            index = SearchIndex(_documents(session))
+        self._index, self._stamp = index, stamp
+
+    def _rebuild_in_background(self) -> None:
+        with self._builder_lock:  # not self._lock: searches must not wait for the build
+            if self._builder is not None and self._builder.is_alive():
+                return
+            self._builder = threading.Thread(target=self._rebuild, name="kb-index",
+                                             daemon=True)
+            self._builder.start()
+
+    def wait_for_index(self, timeout: float | None = None) -> None:
+        """Wait for a background rebuild to finish (for tests and tools)."""
+        builder = self._builder
+        if builder is not None:
+            builder.join(timeout)
 
     def invalidate(self) -> None:
-        with self._lock:
-            self._index = self._stamp = None
+        """This process changed articles: the next search uses a new index."""
+        self._stamp = None
 
     # ------------------------------------------------------------------ searching
 
@@ -229,7 +261,7 @@ class KnowledgeBase:
                             title=item.title)
             workflow.set_working_copy(row, item.content(), actor)
             if item.translation_of:
-                row.translation_of_id = articles._translation_target(session, item)
+                row.translation_of_id = articles.translation_target(session, item)
             session.add(row)
         return row
 

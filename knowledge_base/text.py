@@ -74,8 +74,8 @@ def han_terms(run: str) -> list[str]:
     run = _ZH_NOISE.sub(" ", run)
     terms: list[str] = []
     for part in run.split():
-        if len(part) == 1:
-            terms.append(part)
+        # Unigrams too: "长霉" and "发霉" share only 霉. Search weighs them low (UNIGRAM_WEIGHT).
+        terms.extend(part)
         terms.extend(part[i:i + 2] for i in range(len(part) - 1))
     return terms
 
@@ -87,6 +87,6 @@ def terms(text: str) -> list[str]:
         han, word = match.groups()
         if han:
             out.extend(han_terms(han))
-        elif word not in STOP_WORDS:
+        elif word not in STOP_WORDS and (len(word) > 1 or word.isdigit()):
             out.append(stem(word))
     return out

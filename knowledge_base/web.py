@@ -26,6 +26,7 @@ from markupsafe import Markup
 from knowledge_base.articles import LANGUAGES, KbError
 from knowledge_base.render_markdown import markdown_html
 from knowledge_base.service import MAX_QUESTION_CHARS, KnowledgeBase
+from knowledge_base.text import has_han
 
 bp = Blueprint("help", __name__, url_prefix="/help", template_folder="templates")
 CSRF_KEY = "kb_csrf"
@@ -83,7 +84,8 @@ def search() -> ResponseReturnValue:
     results, message = [], ""
     if question is not None:
         try:
-            outcome = _kb().search(question, language=lang)
+            # A question typed in Chinese on the English page still wants Chinese answers.
+            outcome = _kb().search(question, language="zh" if has_han(question) else lang)
         except KbError as error:
             message = WORDS[lang]["empty"] if not question.strip() else str(error)
         else:

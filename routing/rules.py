@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from routing import priority
+from routing import blend, districts, priority
 from routing.analyser import Analyser
 from routing.decision import RoutingDecision, Suggestion
+from routing.learned import TextModel
 from routing.matcher import KeywordIndex
 from routing.model import EXACT, NEAR, Analysed, Hit
 from routing.scoring import Candidate, confidence, rank, strength
 from routing.spelling import Speller
-from settings import Config, ServiceConfig
+from settings import Config, DistrictRule, ServiceConfig
 
 MAX_SUGGESTIONS = 3
 MAX_HIT_REASONS = 3
@@ -33,6 +35,10 @@ class RoutingRules:
     min_confidence: float
     triage_department: str
     triage_service: str | None  # the triage department's first service, if any
+    priority_combinations: tuple[priority.Combination, ...] = ()
+    districts: tuple[DistrictRule, ...] = ()
+    services_of: Mapping[str, frozenset[str]] = dataclasses.field(default_factory=dict)
+    model: TextModel | None = None  # learned from past cases; None: keyword rules only
 
     @classmethod
     def from_config(cls, config: Config) -> RoutingRules:
@@ -46,7 +52,7 @@ class RoutingRules:
         negatives = KeywordIndex(
             (i, "", phrase) for i, service in enumerate(services) for phrase in service.negative
         )
-        priority_words = priority.priority_index(config.priority_words)
+        priority_words, combinations = priority.priority_index(config.priority_words)
         triage = config["routing.triage_department"]
         triage_services = next((d.services for d in config.departments if d.id == triage), ())
         return cls(
@@ -62,12 +68,21 @@ class RoutingRules:
             min_confidence=float(config["routing.min_confidence"]),
             triage_department=triage,
             triage_service=triage_services[0].code if triage_services else None,
+            priority_combinations=combinations,
+            districts=config.district_rules,
+            services_of={d.id: frozenset(s.code for s in d.services)
+                         for d in config.departments},
         )
+
+    def with_model(self, model: TextModel | None) -> RoutingRules:
+        """The same rules with another learned model (None: rules only); self is unchanged."""
+        return dataclasses.replace(self, model=model)
 
     def __repr__(self) -> str:
         return (f"RoutingRules({len(self.departments)} departments, {len(self.services)} "
                 f"services, {len(self.keywords.keywords)} keywords, "
-                f"min_confidence={self.min_confidence})")
+                f"min_confidence={self.min_confidence}, "
+                f"model={'yes' if self.model is not None else 'no'})")
 
     def label(self, service: int) -> str:
         s = self.services[service]
@@ -75,16 +90,21 @@ class RoutingRules:
 
 
 def route(text: str, rules: RoutingRules, explicit_department: str | None = None,
-          explicit_service: str | None = None, language: str | None = None) -> RoutingDecision:
+          explicit_service: str | None = None, language: str | None = None,
+          postcode: str | None = None) -> RoutingDecision:
     """Decide department, service and priority for a contact's text.
 
     An explicit service (a known code) wins outright; an explicit department fixes the
-    department and lets the text pick a service in it. Unknown explicit values raise
+    department and lets the text pick a service in it; otherwise the keyword rules and the
+    learned model (when the rules carry one) decide together. A district rule for the
+    citizen's `postcode` then names the district office. Unknown explicit values raise
     ValueError naming the value.
     """
     forced_service = _check_explicit(rules, explicit_department, explicit_service)
-    analysed = rules.analyser(text or "")
+    text = text or ""
+    analysed = rules.analyser(text)
     candidates = _candidates(analysed, rules, language)
+    suggestions = _suggestions(rules, candidates)
     if forced_service is not None:
         department, service, conf, reasons = _explicit_service(rules, forced_service)
     elif explicit_department is not None:
@@ -94,11 +114,17 @@ def route(text: str, rules: RoutingRules, explicit_department: str | None = None
         department, service, conf = rules.triage_department, rules.triage_service, 0.0
         reasons = ("empty text: sent to triage",)
     else:
-        department, service, conf, reasons = _automatic(rules, candidates)
+        model = _model_view(rules, text)
+        department, service, conf, reasons = _automatic(rules, candidates, model)
+        if model is not None:
+            suggestions = blend.suggestions(suggestions, model, MAX_SUGGESTIONS)
+    if explicit_department is None and department != rules.triage_department:
+        department, service, reasons = _district(rules, postcode, department, service, reasons)
     base = rules.services[rules.service_index[service]].priority if service else None
-    level, priority_reasons = priority.decide(analysed, rules.priority_words, base, language)
+    level, priority_reasons = priority.decide(analysed, rules.priority_words,
+                                              rules.priority_combinations, base, language)
     return RoutingDecision(department, service, conf, level, reasons + priority_reasons,
-                           _suggestions(rules, candidates))
+                           suggestions)
 
 
 Outcome = tuple[str, str | None, float, tuple[str, ...]]  # department, service, conf, reasons
@@ -144,10 +170,26 @@ def _explicit_department(rules: RoutingRules, department: str,
     return department, None, 1.0, tuple(reasons)
 
 
-def _automatic(rules: RoutingRules, candidates: list[Candidate]) -> Outcome:
-    if not candidates:
+def _automatic(rules: RoutingRules, candidates: list[Candidate],
+               model: blend.ModelView | None) -> Outcome:
+    department, service, conf, reasons = _by_rules(rules, candidates)
+    if model is not None:
+        department, service, conf = _with_model(department, service, conf, model, reasons)
+    if department is None:
         return (rules.triage_department, rules.triage_service, 0.0,
                 ("no keyword matched: sent to triage",))
+    if conf < rules.min_confidence:
+        reasons.append(f"low confidence {conf:.2f} < {rules.min_confidence:.2f}: "
+                       "sent to triage")
+        return rules.triage_department, None, conf, tuple(reasons)
+    return department, service, conf, tuple(reasons)
+
+
+def _by_rules(rules: RoutingRules, candidates: list[Candidate]
+              ) -> tuple[str | None, str | None, float, list[str]]:
+    """The keyword rules' choice, before the triage threshold (None: no keyword matched)."""
+    if not candidates:
+        return None, None, 0.0, []
     best = candidates[0]
     department = rules.services[best.service].department
     rival = next((c for c in candidates[1:]
@@ -157,11 +199,62 @@ def _automatic(rules: RoutingRules, candidates: list[Candidate]) -> Outcome:
     if rival is not None and strength(rival.score) >= RIVAL_WORTH_MENTIONING:
         reasons.append(f"runner-up {rules.label(rival.service)} "
                        f"({strength(rival.score):.2f})")
-    if conf < rules.min_confidence:
-        reasons.append(f"low confidence {conf:.2f} < {rules.min_confidence:.2f}: "
-                       "sent to triage")
-        return rules.triage_department, None, conf, tuple(reasons)
-    return department, rules.services[best.service].code, conf, tuple(reasons)
+    return department, rules.services[best.service].code, conf, reasons
+
+
+def _with_model(department: str | None, service: str | None, conf: float,
+                model: blend.ModelView, reasons: list[str]
+                ) -> tuple[str | None, str | None, float]:
+    """Rules and model together; appends the model's reasons."""
+    top, probability = model.departments[0]
+    top_service = model.best_service[top][0]
+    reasons.append(f"model: {probability:.2f} for {_target(top, top_service)}")
+    if department is None:
+        department, service, conf = top, top_service, probability
+    elif department == top:
+        conf = blend.pool(conf, probability, agree=True)
+        service = service or top_service
+    elif conf >= probability:
+        conf = blend.pool(conf, probability, agree=False)
+        reasons.append(f"rules and model disagree: the rules' {department} is surer")
+    else:
+        conf = blend.pool(probability, conf, agree=False)
+        reasons.append(f"rules and model disagree: the model's {top} is surer")
+        department, service = top, top_service
+    similar = blend.similar_reason(model, department)
+    if similar:
+        reasons.append(similar)
+    return department, service, conf
+
+
+def _model_view(rules: RoutingRules, text: str) -> blend.ModelView | None:
+    if rules.model is None:
+        return None
+    prediction = rules.model.predict(text)
+    return blend.view(prediction, rules.services_of) if prediction is not None else None
+
+
+def _district(rules: RoutingRules, postcode: str | None, department: str,
+              service: str | None, reasons: tuple[str, ...]
+              ) -> tuple[str, str | None, tuple[str, ...]]:
+    found = districts.find(rules.districts, postcode, service)
+    if found is None:
+        return department, service, reasons
+    rule, prefix = found
+    if rule.service is not None:
+        service = rule.service
+        department = rules.services[rules.service_index[service]].department
+    if rule.department is not None:
+        department = rule.department
+        if service not in rules.services_of.get(department, ()):
+            service = None
+    office = rule.office or department
+    return department, service, (*reasons, f"postcode {prefix}: {office} → "
+                                           f"{_target(department, service)}")
+
+
+def _target(department: str, service: str | None) -> str:
+    return f"{department}/{service}" if service else department
 
 
 def _hit_reasons(rules: RoutingRules, candidate: Candidate) -> list[str]:

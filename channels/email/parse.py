@@ -73,7 +73,10 @@ def parse_mail(raw: bytes, envelope_from: str = "") -> ParsedMail:
     except RecursionError:
         raise UnreadableMail("the message is nested too deeply to read") from None
     hint = _first_charset(message)
-    header = lambda name: decode_header(_raw_header(message, name), hint)  # noqa: E731
+
+    def header(name: str) -> str:
+        return decode_header(_raw_header(message, name), hint)
+
     from_name, from_address = _address(_raw_header(message, "From"), hint)
     collector = _Collector()
     try:
@@ -180,9 +183,11 @@ class _Collector:
                  and _text_of(c).strip()]
         if plain:
             self.walk(plain[0], depth + 1)
-            for child in children:
+            for child in children:  # e.g. multipart/related: keep its images, not its text
                 if not child.get_content_type().startswith("text/"):
+                    texts = len(self.texts)
                     self.walk(child, depth + 1)
+                    del self.texts[texts:]
             return
         for child in children:
             self.walk(child, depth + 1)

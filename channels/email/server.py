@@ -23,10 +23,9 @@ class Handler:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.config = services.config
-        # Database work runs off the event loop. SQLite has one writer at a time, and
-        # writers queued inside SQLite back off by sleeping: one thread queues them faster.
-        workers = 1 if services.database.is_sqlite else 8
-        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="smtp-db")
+        # Database work runs off the event loop, on several threads: mails arriving together
+        # then share one intake transaction and its disk sync (caseboard/group_commit.py).
+        self.executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="smtp-db")
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
                           address: str, rcpt_options: list[str]) -> str:

@@ -56,6 +56,8 @@ def test_chinese_pages_and_the_language_switch(kb: KnowledgeBase, client: FlaskC
     results = client.get("/help", query_string={"q": "旧沙发怎么处理", "lang": "zh"})
     text = results.get_data(as_text=True)
     assert 'href="/help/zh/bulky-waste"' in text and "请输入您的问题" in text
+    typed_on_english_page = client.get("/help", query_string={"q": "旧沙发怎么处理"})
+    assert 'href="/help/zh/bulky-waste"' in typed_on_english_page.get_data(as_text=True)
     page = client.get("/help/zh/bulky-waste").get_data(as_text=True)
     assert "大件垃圾清运" in page and "最多5件收费35英镑" in page
     assert 'href="/help/en/bulky-waste"' in page  # the English version of the same article

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from caseboard.services import Services, build_services
-from knowledge_base.articles import KbError
+from knowledge_base.articles import ImportFailed, KbError
 from knowledge_base.service import KnowledgeBase
 from settings import Config
 from tests.knowledge_base.conftest import article
@@ -20,6 +20,7 @@ ASKED = [
     ("There is a pot hole in the road outside number 5", "en", "report-pothole"),
     ("HOW MUCH IS A PARKNG PERMIT", "en", "parking-permit"),
     ("Re: the dog next door keeps barkinq all night", "en", "noise-complaint"),  # OCR noise
+    ("I wish to rnake a nolse cornplaint about rny neighbours", "en", "noise-complaint"),
     ("旧沙发怎么处理", "zh", "bulky-waste"),
     ("我家楼下路上有个大坑", "zh", "report-pothole"),
     ("停车证一年多少钱", "zh", "parking-permit"),
@@ -90,3 +91,30 @@ def test_another_process_sees_a_published_change_at_the_next_search(
         assert found[0].slug == "garden-waste"
     finally:
         other.database.dispose()
+
+
+def test_an_article_outside_its_validity_dates_is_not_offered(kb: KnowledgeBase) -> None:
+    expired = article("parking-permit", valid_until="2020-12-31")
+    future = article("noise-complaint", valid_from="2999-01-01")
+    kb.import_lines([json.dumps(expired), json.dumps(future)])
+    assert all(r.slug != "parking-permit" or r.language != "en"
+               for r in kb.search("resident parking permit", record_gap=False).results)
+    assert all(r.slug != "noise-complaint" or r.language != "en"
+               for r in kb.search("barking dog", record_gap=False).results)
+    bad = article("missed-bin", valid_from="soon")
+    with pytest.raises(ImportFailed) as failed:
+        kb.import_lines([json.dumps(bad)])
+    assert failed.value.errors == [
+        "line 1: valid_from must be an ISO date like 2026-01-31 or null"]
+
+
+def test_a_large_index_is_rebuilt_in_the_background(kb: KnowledgeBase) -> None:
+    kb.background_from = 1  # as if the knowledge base held thousands of articles
+    assert kb.search("old sofa").results[0].slug == "bulky-waste"
+    kb.import_lines([json.dumps(article(
+        "bulky-waste", slug="garden-waste", title="Garden waste collection",
+        questions=["Can you take my hedge cuttings?"], keywords=["green bin"],
+        translation_of=None), ensure_ascii=False)])
+    kb.search("hedge cuttings", record_gap=False)  # answered at once, from the old index
+    kb.wait_for_index(timeout=60)
+    assert kb.search("hedge cuttings").results[0].slug == "garden-waste"

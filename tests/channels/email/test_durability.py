@@ -94,3 +94,15 @@ def test_sigkill_under_load_loses_and_duplicates_nothing(tmp_path: Path, db_url:
         restarted.send_signal(signal.SIGTERM)
         output, _ = restarted.communicate(timeout=30)
     assert restarted.returncode == 0 and "stopped" in output
+
+
+def test_a_bad_certificate_stops_the_smtp_command_naming_the_key(tmp_path: Path) -> None:
+    env = {**os.environ, "CC_DATA_DIR": str(tmp_path / "data"), "CC_DEMO": "0",
+           "CC_SMTP_PORT": str(free_port()), "CC_SMTP_TLS_CERT": str(tmp_path / "no.pem"),
+           "CC_SMTP_TLS_KEY": str(tmp_path / "no.key")}
+    result = subprocess.run([sys.executable, str(ROOT / "app.py"), "smtp"], env=env, cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "smtp.tls_cert" in lines[0]
+    assert not (tmp_path / "data").exists()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from channels.email.charsets import decode_bytes, decode_header
@@ -124,9 +122,26 @@ def test_moderate_nesting_is_read_to_a_limit() -> None:
     assert "the innermost text" not in mail.text
 
 
-def test_every_shared_mail_parses(tmp_path: Path) -> None:
+def test_every_shared_mail_parses() -> None:
     files = sorted(EMAILS.glob("*.eml"))
     require_or_skip(len(files) >= 99, f"expected the 99 shared mails in {EMAILS}")
     for path in files:
         mail = parse_mail(path.read_bytes(), "sender@mail.example")
         assert mail.is_report or mail.text.strip() or mail.attachments or mail.subject, path
+
+
+def test_apple_style_alternative_keeps_the_image_without_doubling_the_text() -> None:
+    from email.message import EmailMessage
+
+    mail = EmailMessage()
+    mail["From"] = "ann@mail.example"
+    mail["Subject"] = "Photo of the pothole"
+    mail.set_content("The pothole is here.")
+    mail.add_alternative("<p>The pothole is here.</p>", subtype="html")
+    html = mail.get_payload()[1]
+    assert isinstance(html, EmailMessage)
+    html.add_related(b"\x89PNG fake", maintype="image", subtype="png", cid="<img1>",
+                     filename="pothole.png")
+    parsed = parse_mail(mail.as_bytes())
+    assert parsed.text == "The pothole is here."
+    assert [a.filename for a in parsed.attachments] == ["pothole.png"]

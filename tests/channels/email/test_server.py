@@ -72,6 +72,7 @@ def test_database_failure_answers_451_and_stores_nothing(
     def broken(*args: object, **kwargs: object) -> object:
         raise OSError("disk on fire")
 
+    monkeypatch.setattr(services.database, "write", broken)
     monkeypatch.setattr(services.database, "write_retrying", broken)
     code, reply = send(smtp_port, make_mail().as_bytes(), ["contact@city.example"])
     monkeypatch.undo()

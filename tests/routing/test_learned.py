@@ -1,0 +1,151 @@
+"""The learned model on its own and together with the keyword rules."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from routing import RoutingRules, TextModel, TrainingError, route, train
+
+# Texts the demo keywords do not know, so that only the model can place them.
+HISTORY = [
+    ("the tarmac has crumbled outside the bakery", "roads/pothole"),
+    ("crumbling tarmac near the roundabout", "roads/pothole"),
+    ("tarmac crumbled and a cyclist fell", "roads/pothole"),
+    ("big crater in the tarmac on Elm Lane", "roads/pothole"),
+    ("my landlord the council has not fixed the radiator", "housing/housing-repair"),
+    ("radiator in the council flat does not warm up", "housing/housing-repair"),
+    ("the radiator leaks in my tenancy flat", "housing/housing-repair"),
+    ("radiator broken again, please send a repairer", "housing/housing-repair"),
+    ("樱花大道柏油路面碎裂", "roads/pothole"),
+    ("柏油路面碎裂很危险", "roads/pothole"),
+    ("暖气片不热，请派人维修", "housing/housing-repair"),
+    ("暖气片漏了，请派人维修", "housing/housing-repair"),
+]
+
+
+@pytest.fixture(scope="module")
+def model() -> TextModel:
+    return train(HISTORY * 2)
+
+
+@pytest.fixture(scope="module")
+def with_model(rules: RoutingRules, model: TextModel) -> RoutingRules:
+    return rules.with_model(model)
+
+
+def test_the_model_learns_labels_in_both_languages(model: TextModel) -> None:
+    assert model.probabilities("crumbled tarmac by the school")[0][0] == "roads/pothole"
+    assert model.probabilities("the radiator is cold")[0][0] == "housing/housing-repair"
+    assert model.probabilities("学校门口柏油碎裂")[0][0] == "roads/pothole"
+    assert model.probabilities("暖气片坏了")[0][0] == "housing/housing-repair"
+    probabilities = [p for _, p in model.probabilities("tarmac")]
+    assert sum(probabilities) == pytest.approx(1.0)
+    assert model.temperature > 0
+    assert model.info["held_out_accuracy"] is not None
+
+
+def test_text_the_model_cannot_read_gets_no_prediction(model: TextModel) -> None:
+    for text in ("", "   ", "😀😀🙏", "ыыы"):
+        assert model.predict(text) is None
+        assert model.probabilities(text) == []
+
+
+def test_a_100_kb_text_is_read_and_answered(model: TextModel) -> None:
+    text = "crumbling tarmac " + "blah " * 20_000
+    assert len(text) > 100_000
+    assert model.probabilities(text)[0][0] == "roads/pothole"
+
+
+def test_the_model_survives_its_json_form(model: TextModel) -> None:
+    data = json.loads(json.dumps(model.to_dict(), ensure_ascii=False))
+    again = TextModel.from_dict(data)
+    for text in ("tarmac crumbled", "暖气片", "radiator"):
+        assert [label for label, _ in again.probabilities(text)] == [
+            label for label, _ in model.probabilities(text)]
+        assert again.predict(text) is not None
+    assert again.info == model.info
+
+
+@pytest.mark.parametrize("damage", [
+    lambda d: d.update(format="something else"),
+    lambda d: d.pop("weights"),
+    lambda d: d.update(bias=[0.0]),
+    lambda d: d.update(temperature=-1),
+    lambda d: d["similar"].update(case_labels=[99]),
+])
+def test_a_damaged_model_is_refused(model: TextModel, damage: object) -> None:
+    data = json.loads(json.dumps(model.to_dict()))
+    damage(data)  # type: ignore[operator]
+    with pytest.raises(ValueError, match="model"):
+        TextModel.from_dict(data)
+
+
+@pytest.mark.parametrize("examples, message", [
+    ([], "no examples"),
+    ([(f"pothole {i}", "roads") for i in range(20)], "same label"),
+    ([("😀", "roads"), ("🙏", "waste")] * 10, "readable text"),
+    ([("a pothole", "roads"), ("a bin", "waste")] * 3, "at least 10"),
+    ([("a pothole", "roads/pothole/extra")], "bad label"),
+    ([("a pothole", "")], "bad label"),
+    ([("a pothole", "roads", -1.0)], "weight"),
+    ([("a pothole",)], "expected"),
+])
+def test_bad_training_data_is_a_clear_error(examples: list[tuple[str, ...]],
+                                            message: str) -> None:
+    with pytest.raises(TrainingError, match=message):
+        train(examples)  # type: ignore[arg-type]
+
+
+def test_the_model_places_text_no_keyword_matches(rules: RoutingRules,
+                                                  with_model: RoutingRules) -> None:
+    text = "the tarmac has crumbled by the church"
+    assert route(text, rules).department == "triage"
+    decision = route(text, with_model)
+    assert (decision.department, decision.service) == ("roads", "pothole")
+    assert decision.confidence >= with_model.min_confidence
+    assert any(r.startswith("model: ") and r.endswith("for roads/pothole")
+               for r in decision.reasons)
+    assert any("similar past cases went to roads" in r for r in decision.reasons)
+    assert decision.suggestions[0][:2] == ("roads", "pothole")
+
+
+def test_rules_and_model_agreeing_are_surer_than_the_rules_alone(
+        rules: RoutingRules, with_model: RoutingRules) -> None:
+    text = "pothole and crumbling tarmac on Elm Lane"
+    alone, together = route(text, rules), route(text, with_model)
+    assert together.department == alone.department == "roads"
+    assert together.confidence > alone.confidence
+
+
+def test_when_rules_and_model_disagree_the_surer_one_wins_with_less_confidence(
+        rules: RoutingRules, with_model: RoutingRules) -> None:
+    text = "crumbling tarmac, the rent"
+    by_rules, decision = route(text, rules), route(text, with_model)
+    assert by_rules.service == "rent"
+    assert (decision.department, decision.service) == ("roads", "pothole")
+    assert "rules and model disagree: the model's roads is surer" in decision.reasons
+    model_probability = float(next(r for r in decision.reasons
+                                   if r.startswith("model: ")).split()[1])
+    assert decision.confidence < model_probability
+
+
+def test_explicit_choices_still_win_over_the_model(with_model: RoutingRules) -> None:
+    decision = route("crumbling tarmac", with_model, explicit_service="rent")
+    assert (decision.department, decision.service, decision.confidence) == (
+        "housing", "rent", 1.0)
+
+
+def test_labels_the_configuration_no_longer_has_are_ignored(rules: RoutingRules) -> None:
+    model = train([(f"tarmac crumbled {i}", "roads/pothole") for i in range(6)]
+                  + [(f"gone tarmac {i}", "closed-dept") for i in range(6)])
+    decision = route("gone tarmac", rules.with_model(model))
+    assert all(d != "closed-dept" for d, _, _ in decision.suggestions)
+
+
+def test_with_model_leaves_the_original_rules_alone(rules: RoutingRules,
+                                                    model: TextModel) -> None:
+    updated = rules.with_model(model)
+    assert rules.model is None and updated.model is model
+    assert "model=yes" in repr(updated)
