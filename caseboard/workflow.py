@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from caseboard import audit
-from caseboard.models import Case, CaseStatus, Department, utcnow
+from caseboard.models import AuditEvent, Case, CaseStatus, Department, utcnow
 from caseboard.timelimits import BusinessCalendar, extend_for_pause
 
 S = CaseStatus
@@ -34,6 +34,17 @@ TRANSITIONS: dict[str, tuple[frozenset[CaseStatus], CaseStatus]] = {
 }
 
 
+# Why a department sends a case back; the dispatcher then rules on it: dispatching it
+# elsewhere upholds the return, dispatching it back to the same department refuses it.
+RETURN_REASONS = {
+    "not_our_service": "Not our responsibility",
+    "wrong_location": "Outside our area",
+    "duplicate": "Duplicate of another case",
+    "needs_information": "Not enough information to act on",
+    "other": "Other (see the note)",
+}
+
+
 class WorkflowError(ValueError):
     """A transition that the workflow does not allow; the message says why."""
 
@@ -44,7 +55,7 @@ def allowed_actions(status: str) -> list[str]:
 
 def apply(session: Session, case: Case, action: str, actor: str, *,
           calendar: BusinessCalendar, channel: str = "", department: str | None = None,
-          reason: str = "", triage_department: str = "triage",
+          reason: str = "", reason_code: str = "", triage_department: str = "triage",
           now: dt.datetime | None = None) -> Case:
     """Move the case by `action`, or raise WorkflowError and change nothing."""
     if action not in TRANSITIONS:
@@ -57,6 +68,7 @@ def apply(session: Session, case: Case, action: str, actor: str, *,
     now = now or utcnow()
     before = {"status": case.status, "department": case.department_id}
     _check_arguments(session, case, action, department, reason, triage_department)
+    ruling = _ruling(session, case, action, department, reason, reason_code)
     _apply_effects(case, action, now, calendar, department, triage_department)
     case.status = target
     case.updated_at = now
@@ -67,6 +79,7 @@ def apply(session: Session, case: Case, action: str, actor: str, *,
         details.update(from_department=before["department"], to_department=case.department_id)
     if reason:
         details["reason"] = reason
+    details.update(ruling)
     audit.record(session, case.id, actor, action, channel, **details)
     return case
 
@@ -85,6 +98,34 @@ def _check_arguments(session: Session, case: Case, action: str, department: str 
             raise WorkflowError(f"the case is already with {department}")
     if action in ("return", "transfer") and not reason.strip():
         raise WorkflowError(f"{action} needs a reason")
+
+
+def _ruling(session: Session, case: Case, action: str, department: str | None, reason: str,
+            reason_code: str) -> dict[str, object]:
+    """Reason codes on a return; on the dispatch that follows, the dispatcher's ruling."""
+    if action == "return":
+        if reason_code not in RETURN_REASONS:
+            raise WorkflowError(f"a return needs a reason code: one of {', '.join(RETURN_REASONS)}")
+        return {"reason_code": reason_code}
+    if action != "dispatch" or case.return_count == 0:
+        return {}
+    returned_by = _last_returning_department(session, case)
+    if returned_by is None:
+        return {}
+    if department == returned_by:
+        if not reason.strip():
+            raise WorkflowError(f"refusing {returned_by}'s return needs a reason")
+        return {"ruling": "return refused", "returned_by": returned_by}
+    return {"ruling": "return upheld", "returned_by": returned_by}
+
+
+def _last_returning_department(session: Session, case: Case) -> str | None:
+    details = session.execute(
+        select(AuditEvent.details)
+        .where(col(AuditEvent.case_id) == case.id, col(AuditEvent.action) == "return")
+        .order_by(col(AuditEvent.id).desc()).limit(1)).scalar_one_or_none()
+    department = (details or {}).get("from_department")
+    return department if isinstance(department, str) else None
 
 
 def _apply_effects(case: Case, action: str, now: dt.datetime,

@@ -32,13 +32,14 @@ def take(services: Services, text: str, n: int) -> int:
 
 
 def act(services: Services, case_id: int, *actions: str, department: str | None = None,
-        reason: str = "") -> None:
+        reason: str = "", reason_code: str = "") -> None:
     with services.database.write() as session:
         case = session.get(Case, case_id)
         assert case is not None
         for action in actions:
             workflow.apply(session, case, action, "alice", calendar=services.calendar,
-                           channel="board", department=department, reason=reason)
+                           channel="board", department=department, reason=reason,
+                           reason_code=reason_code)
 
 
 def resolve(services: Services, case_id: int, department: str) -> None:
@@ -76,7 +77,7 @@ def test_resolved_and_corrected_cases_become_weighted_examples(services: Service
     moved = take(services, "Pothole outside the school", 2)
     act(services, moved, "transfer", department="parks", reason="it is in the park")
     returned = take(services, "Loud music at the pothole party", 3)
-    act(services, returned, "return", reason="not ours")
+    act(services, returned, "return", reason="not ours", reason_code="not_our_service")
     take(services, "streetlight out", 4)  # open and never corrected: teaches nothing
     examples = sorted(examples_of(services))
     assert examples == sorted([
@@ -144,9 +145,9 @@ def test_returns_are_counted_per_department_for_supervisors(services: Services,
     now = dt.datetime.now(dt.UTC)
     for n in range(3):
         case_id = take(services, f"There's a huge pothole number {n}", n)
-        act(services, case_id, "return", reason="not ours")
+        act(services, case_id, "return", reason="not ours", reason_code="not_our_service")
     case_id = take(services, "Loud music every night", 10)
-    act(services, case_id, "return", reason="wrong department")
+    act(services, case_id, "return", reason="wrong department", reason_code="not_our_service")
     with services.database.read() as session:
         counts = router_training.returns_by_department(session, config, now)
         later = router_training.returns_by_department(session, config,

@@ -81,17 +81,42 @@ def test_return_to_triage_keeps_the_citizens_clock(services: Services) -> None:
         due = session.get(Case, case_id).resolution_due  # type: ignore[union-attr]
     with pytest.raises(WorkflowError, match="needs a reason"):
         act(services, case_id, "return")
-    case = act(services, case_id, "return", reason="this is a private road, not ours")
+    with pytest.raises(WorkflowError, match="reason code"):
+        act(services, case_id, "return", reason="private road", reason_code="bored")
+    case = act(services, case_id, "return", reason="this is a private road, not ours",
+               reason_code="not_our_service")
     assert (case.status, case.department_id, case.return_count) == ("new", "triage", 1)
     assert case.resolution_due == due
     with services.database.read() as session:
         event = session.execute(select(AuditEvent).where(
             col(AuditEvent.action) == "return")).scalar_one()
     assert event.details["reason"] == "this is a private road, not ours"
+    assert event.details["reason_code"] == "not_our_service"
     assert event.details["from_department"] == "roads"
     redispatched = act(services, case_id, "dispatch", department="housing")
     assert (redispatched.status, redispatched.department_id) == ("dispatched", "housing")
     assert redispatched.resolution_due == due
+    assert last_dispatch(services, case_id)["ruling"] == "return upheld"
+
+
+def last_dispatch(services: Services, case_id: int) -> dict[str, object]:
+    with services.database.read() as session:
+        return session.execute(
+            select(AuditEvent.details).where(col(AuditEvent.case_id) == case_id,
+                                             col(AuditEvent.action) == "dispatch")
+            .order_by(col(AuditEvent.id).desc()).limit(1)).scalar_one()
+
+
+def test_dispatcher_can_refuse_a_return_with_a_reason(services: Services) -> None:
+    case_id = new_case(services)  # roads
+    act(services, case_id, "return", reason="private road", reason_code="wrong_location")
+    with pytest.raises(WorkflowError, match="refusing roads's return needs a reason"):
+        act(services, case_id, "dispatch", department="roads")
+    back = act(services, case_id, "dispatch", department="roads",
+               reason="adopted highway since 2019, it is yours")
+    assert (back.status, back.department_id, back.return_count) == ("dispatched", "roads", 1)
+    ruling = last_dispatch(services, case_id)
+    assert (ruling["ruling"], ruling["returned_by"]) == ("return refused", "roads")
 
 
 def test_dispatch_and_transfer_check_the_department(services: Services) -> None:
