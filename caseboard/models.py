@@ -257,7 +257,7 @@ class OutboxItem(SQLModel, table=True):
     __table_args__ = (sa.Index("ix_outbox_due", "status", "next_attempt_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    case_id: int = Field(foreign_key="cases.id")
+    case_id: int = Field(foreign_key="cases.id", index=True)
     message_id: int | None = Field(default=None, foreign_key="message.id")
     channel: str = Field(max_length=16)
     recipient: str
