@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import importlib
 import json
 import logging
+import os
 import secrets
 import signal
 import sys
@@ -13,12 +15,13 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify, redirect, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import make_server
 
-from caseboard import api, auth
+from caseboard import api, auth, board, web_auth
 from caseboard.assignment import assign_waiting
 from caseboard.services import Services, build_services, prepare_database, seed_demo
 from caseboard.workers import Worker
@@ -42,12 +45,21 @@ def create_app(config: Any = None, services: Services | None = None) -> Flask:
     prepare_database(services)
     app = Flask(__name__)
     app.config.update(
-        SECRET_KEY=config["web.secret_key"] or secrets.token_hex(32),
+        SECRET_KEY=config["web.secret_key"] or _stored_secret_key(config),
         MAX_CONTENT_LENGTH=config["web.max_body_bytes"],
         JSON_SORT_KEYS=False,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config["web.secure_cookies"],
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=12),
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
     )
     app.extensions["contact_centre"] = services
+    csrf = CSRFProtect(app)  # every form POST needs its token...
+    csrf.exempt(api.bp)  # ...but the API authenticates with bearer tokens, not cookies
     app.register_blueprint(api.bp)
+    app.register_blueprint(web_auth.bp)
+    app.register_blueprint(board.bp)
     kb_web.init_app(app, services.kb)
     for module_name in CHANNEL_MODULES:
         importlib.import_module(module_name).init_channel(app, services)
@@ -55,6 +67,10 @@ def create_app(config: Any = None, services: Services | None = None) -> Flask:
     @app.get("/healthz")
     def healthz() -> ResponseReturnValue:
         return jsonify(status="ok")
+
+    @app.get("/board")
+    def board_home() -> ResponseReturnValue:
+        return redirect(url_for("board.presence"))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> ResponseReturnValue:
@@ -64,6 +80,18 @@ def create_app(config: Any = None, services: Services | None = None) -> Flask:
         return error
 
     return app
+
+
+def _stored_secret_key(config: Any) -> str:
+    """A random key made once and kept in the data folder, so sessions survive restarts and
+    every web process of one installation signs cookies alike."""
+    path = config.data_dir / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return path.read_text().strip()
 
 
 # ---------------------------------------------------------------- serve

@@ -7,8 +7,6 @@ token kept in the signed session cookie.
 
 from __future__ import annotations
 
-import secrets
-
 from flask import (
     Blueprint,
     Flask,
@@ -17,10 +15,10 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from knowledge_base.articles import LANGUAGES, KbError
@@ -29,7 +27,6 @@ from knowledge_base.service import MAX_QUESTION_CHARS, KnowledgeBase
 from knowledge_base.text import has_han
 
 bp = Blueprint("help", __name__, url_prefix="/help", template_folder="templates")
-CSRF_KEY = "kb_csrf"
 
 WORDS: dict[str, dict[str, str]] = {
     "en": {"title": "Help", "search": "Search", "placeholder": "Ask a question",
@@ -63,17 +60,8 @@ def _language(value: str | None) -> str:
 
 
 def csrf_token() -> str:
-    token = session.get(CSRF_KEY)
-    if not isinstance(token, str):
-        token = session[CSRF_KEY] = secrets.token_urlsafe(32)
-    return token
-
-
-def _check_csrf() -> None:
-    expected = session.get(CSRF_KEY)
-    given = request.form.get("csrf_token", "")
-    if not isinstance(expected, str) or not secrets.compare_digest(expected, given):
-        abort(400, "The form has expired or did not come from this site; please try again.")
+    # The app checks every form's token (Flask-WTF's CSRFProtect, set up in app.py).
+    return str(generate_csrf())
 
 
 @bp.get("")
@@ -111,7 +99,6 @@ def article(lang: str, slug: str) -> ResponseReturnValue:
 
 @bp.post("/<lang>/<slug>/feedback")
 def feedback(lang: str, slug: str) -> ResponseReturnValue:
-    _check_csrf()
     found = _kb().published(slug, lang) if lang in LANGUAGES else None
     if found is None or found.article.id is None:
         abort(404)

@@ -1,0 +1,49 @@
+"""Board pages available so far: an agent's own presence, and the supervisors' agent list."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from caseboard import assignment
+from caseboard.services import Services
+from caseboard.web_auth import current_user, login_required
+
+bp = Blueprint("board", __name__, url_prefix="/board", template_folder="templates")
+
+
+def _services() -> Services:
+    services: Services = current_app.extensions["contact_centre"]
+    return services
+
+
+@bp.get("/me")
+@login_required("agent")
+def presence() -> ResponseReturnValue:
+    user = current_user()
+    assert user is not None
+    return render_template("board/presence.html", user=user,
+                           presences=assignment.PRESENCES)
+
+
+@bp.post("/me/presence")
+@login_required("agent")
+def set_presence() -> ResponseReturnValue:
+    user = current_user()
+    assert user is not None
+    wanted = request.form.get("presence", "")
+    if wanted not in assignment.PRESENCES:
+        abort(400, f"Presence must be one of {', '.join(assignment.PRESENCES)}.")
+    with _services().database.write() as db:
+        assignment.set_presence(db, user.username, wanted, user.username)
+    return redirect(url_for("board.presence"), code=303)
+
+
+@bp.get("/agents")
+@login_required("supervisor")
+def agents() -> ResponseReturnValue:
+    services = _services()
+    with services.database.read() as db:
+        states = assignment.agent_states(db, services.config)
+    return render_template("board/agents.html", user=current_user(),
+                           agents=sorted(states, key=lambda a: a.username))
