@@ -13,31 +13,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import JSON, Field, SQLModel
 
+from dbtypes import UTCDateTime, utcnow
+
+__all__ = ["UTCDateTime", "utcnow"]  # re-exported: migrations and intake use them from here
+
 
 def table_of(model: type[SQLModel]) -> sa.Table:
     """The Core table behind a model, for the fast statements of the intake hot path."""
     return model.__table__  # type: ignore[attr-defined]
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
-    """Stores aware datetimes as naive UTC; returns them aware again."""
-
-    impl = sa.DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given where UTC is required")
-        return value.astimezone(dt.UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        return None if value is None else value.replace(tzinfo=dt.UTC)
 
 
 def _time(nullable: bool = True, index: bool = False) -> Any:

@@ -16,26 +16,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import JSON, Field, SQLModel
 
+from dbtypes import UTCDateTime, utcnow
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-class KbUTCDateTime(sa.types.TypeDecorator[dt.datetime]):
-    """Aware UTC datetimes stored naive (SQLite has no time zones), returned aware."""
-
-    impl = sa.DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given where UTC is required")
-        return value.astimezone(dt.UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        return None if value is None else value.replace(tzinfo=dt.UTC)
+# The migrations name the type by this alias.
+KbUTCDateTime = UTCDateTime
 
 
 def _time(nullable: bool = False) -> Any:
