@@ -5,6 +5,7 @@ Not a test (DESIGN.md §7): it prints figures. scikit-learn is a bench-only depe
 (`pip install -e '.[bench]'`); the router itself is plain Python.
 
     python bench/routing.py [--data ../shared/data/routing] [--folds 5] [--past 100000]
+                            [--only sample20k] [--skip-accuracy] [--skip-latency]
 
 1. TipDM 2020 (495 Chinese messages, 7 labels) and Boston 311 2015 (the 20,000-row sample:
    case title → department; and the 2,859 distinct free-text titles): k-fold cross-validated
@@ -101,11 +102,13 @@ def router_fold(data: Data, train_ids: list[int], test_ids: list[int]
     return sum(right for _, right in outcomes) / len(outcomes), outcomes, seconds
 
 
-def accuracy_table(data_dir: Path, k: int) -> None:
+def accuracy_table(data_dir: Path, k: int, only: str = "") -> None:
     print(f"\n== {k}-fold cross-validated accuracy (same folds, same run)")
     print(f"{'data set':<30}{'texts':>7}{'router':>9}{'LinearSVC':>11}{'diff':>8}"
           f"{'train s/fold':>14}")
     for name, (data, analyzer) in data_sets(data_dir).items():
+        if only.casefold() not in name.casefold():
+            continue  # --only: iterate on one data set
         ours, theirs, seconds, outcomes = [], [], [], []
         for test in folds(len(data), k):
             held = set(test)
@@ -204,14 +207,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--past", type=int, default=100_000,
                         help="past cases loaded for the latency figures")
     parser.add_argument("--skip-accuracy", action="store_true")
+    parser.add_argument("--skip-latency", action="store_true")
+    parser.add_argument("--only", default="", metavar="TEXT",
+                        help="accuracy only for data sets whose name contains TEXT")
     args = parser.parse_args(argv)
     if not (args.data / "SOURCES.md").is_file():
         print(f"no routing data in {args.data} (pass --data)", file=sys.stderr)
         return 2
     demo_rules()
     if not args.skip_accuracy:
-        accuracy_table(args.data, args.folds)
-    latency(args.data, args.past)
+        accuracy_table(args.data, args.folds, args.only)
+    if not args.skip_latency:
+        latency(args.data, args.past)
     return 0
 
 
