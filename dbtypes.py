@@ -9,6 +9,7 @@ import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
+from sqlmodel import Field
 
 
 def utcnow() -> dt.datetime:
@@ -30,3 +31,10 @@ class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
 
     def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
         return None if value is None else value.replace(tzinfo=dt.UTC)
+
+
+def time_field(nullable: bool, index: bool = False) -> Any:
+    """A UTC time column: NULL by default when nullable, else the time of insertion."""
+    if nullable:
+        return Field(default=None, sa_type=UTCDateTime, nullable=True, index=index)
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=index)

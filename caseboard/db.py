@@ -101,7 +101,7 @@ class Database:
                 with self.write() as session:
                     return work(session)
             except retry_on as error:
-                if attempt == attempts - 1 or not _is_retryable(error):
+                if attempt == attempts - 1 or not _is_retryable(error, dbapi.IntegrityError):
                     raise
                 time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
         raise AssertionError("unreachable")
@@ -110,17 +110,13 @@ class Database:
         self.engine.dispose()
 
 
-def _is_retryable(error: Exception) -> bool:
+def _is_retryable(error: Exception, driver_integrity_error: type[Exception]) -> bool:
     driver_error = getattr(error, "orig", None) or error
-    if isinstance(error, exc.IntegrityError) or _is_integrity(driver_error):
+    if isinstance(driver_error, driver_integrity_error):
         return True
     code = getattr(driver_error, "sqlstate", None)
     # 40001 serialization_failure, 40P01 deadlock_detected; SQLite "database is locked".
     return code in ("40001", "40P01") or "locked" in str(driver_error)
-
-
-def _is_integrity(error: object) -> bool:
-    return any(cls.__name__ == "IntegrityError" for cls in type(error).__mro__)
 
 
 def alembic_config(url: str) -> AlembicConfig:

@@ -31,7 +31,7 @@ from caseboard.models import (
 from caseboard.references import find_references, next_reference
 from caseboard.router_training import RouterHolder
 from caseboard.timelimits import BusinessCalendar, deadlines_for
-from routing import RoutingRules, route
+from routing import route
 from settings import Config
 
 # Channels that can carry an acknowledgement back to the citizen, and the identity they use.
@@ -64,11 +64,11 @@ class _NewCase:
 
 
 class Intake:
-    def __init__(self, config: Config, database: Database, rules: RoutingRules | RouterHolder,
+    def __init__(self, config: Config, database: Database, router: RouterHolder,
                  calendar: BusinessCalendar, files: FileStore) -> None:
         self.config = config
         self.database = database
-        self.rules = rules
+        self.router = router
         self.calendar = calendar
         self.files = files
         self.group = GroupCommit(database)
@@ -96,12 +96,11 @@ class Intake:
             if len(attachment.data) > limit:
                 raise IntakeError(f"attachment {attachment.filename!r} is larger than "
                                   f"{limit} bytes")
-        for value, label in ((contact.explicit_department, "department"),
-                             (contact.explicit_service, "service")):
-            known = (self.config.department(value) if label == "department"
-                     else self.config.service(value)) if value else True
-            if not known:
-                raise IntakeError(f"unknown {label} {value!r}")
+        department, service = contact.explicit_department, contact.explicit_service
+        if department and self.config.department(department) is None:
+            raise IntakeError(f"unknown department {department!r}")
+        if service and self.config.service(service) is None:
+            raise IntakeError(f"unknown service {service!r}")
 
     def _take(self, session: Session, contact: InboundContact,
               stored: list[tuple[IncomingAttachment, str]]) -> IntakeResult:
@@ -168,7 +167,7 @@ class Intake:
               now: dt.datetime, parent_case_id: int | None,
               events: list[dict[str, object]]) -> _NewCase:
         # Read per contact: a retrained model may have been swapped in since the last one.
-        rules = self.rules.current if isinstance(self.rules, RouterHolder) else self.rules
+        rules = self.router.current
         decision = route(f"{contact.subject}\n{contact.text}", rules,
                          explicit_department=contact.explicit_department,
                          explicit_service=contact.explicit_service,

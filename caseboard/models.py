@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import JSON, Field, SQLModel
 
-from dbtypes import UTCDateTime, utcnow
+from dbtypes import UTCDateTime, time_field, utcnow
 
 __all__ = ["UTCDateTime", "utcnow"]  # re-exported: migrations and intake use them from here
 
@@ -24,9 +24,7 @@ def table_of(model: type[SQLModel]) -> sa.Table:
 
 
 def _time(nullable: bool = True, index: bool = False) -> Any:
-    if nullable:
-        return Field(default=None, sa_type=UTCDateTime, nullable=True, index=index)
-    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=index)
+    return time_field(nullable, index)
 
 
 class CaseStatus(enum.StrEnum):

@@ -16,16 +16,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import JSON, Field, SQLModel
 
-from dbtypes import UTCDateTime, utcnow
+from dbtypes import UTCDateTime, time_field, utcnow
 
 # The migrations name the type by this alias.
 KbUTCDateTime = UTCDateTime
 
 
 def _time(nullable: bool = False) -> Any:
-    if nullable:
-        return Field(default=None, sa_type=KbUTCDateTime, nullable=True)
-    return Field(default_factory=utcnow, sa_type=KbUTCDateTime, nullable=False)
+    return time_field(nullable)
 
 
 class ArticleStatus(enum.StrEnum):
