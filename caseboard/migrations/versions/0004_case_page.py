@@ -1,0 +1,27 @@
+"""case board: case page (merge, links, reply versions)
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-02 11:45:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa  # noqa: F401
+import sqlmodel  # noqa: F401
+from alembic import op  # noqa: F401
+
+import caseboard.models  # noqa: F401
+
+revision: str = '0004'
+down_revision: str | None = '0003'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass  # reserved for this part's schema changes
+
+
+def downgrade() -> None:
+    pass
