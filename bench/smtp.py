@@ -12,12 +12,14 @@ of runs) and the ratio (goal: >= 50 %).
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
 import time
 import uuid
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +36,20 @@ TEXTS = ("My bin was not collected on Tuesday.", "There is a pothole on Mill Roa
          "My council tax bill is wrong.", "Water is leaking from a pipe in the street.")
 
 
+@dataclass(frozen=True)
+class Run:
+    rate: float  # messages per second
+    user: float  # server process CPU, ms per message
+    system: float
+    clients: float  # all client processes' CPU, ms per message
+
+
 class Bare:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         return "250 OK"
 
 
-def client(port: int, count: int, tag: str, start_at: float) -> tuple[int, float]:
+def client(port: int, count: int, tag: str, start_at: float) -> tuple[int, float, float]:
     """Build the mails first (client CPU is not the server's throughput), start together."""
     import smtplib
     from email.message import EmailMessage
@@ -54,26 +64,33 @@ def client(port: int, count: int, tag: str, start_at: float) -> tuple[int, float
         mail.set_content(TEXTS[i % len(TEXTS)] + f"\n\nReference number {i}.")
         mails.append(mail.as_bytes())
     time.sleep(max(0.0, start_at - time.time()))
+    cpu = time.process_time()
     sent = 0
     with smtplib.SMTP("127.0.0.1", port, timeout=60) as smtp:
         for i, raw in enumerate(mails):
             if not smtp.sendmail(f"citizen{i % 97}.{tag}@mail.example",
                                  ["contact@city.example"], raw):
                 sent += 1
-    return sent, time.time()
+    return sent, time.time(), time.process_time() - cpu
 
 
-def measure(pool: ProcessPoolExecutor, port: int, messages: int, clients: int) -> float:
+def measure(pool: ProcessPoolExecutor, port: int, messages: int, clients: int) -> Run:
+    """Messages per second, and CPU milliseconds per message (server user/system, clients)."""
     per_client = messages // clients
     run = uuid.uuid4().hex[:8]
     start_at = time.time() + 1.0
     futures = [pool.submit(client, port, per_client, f"{run}-{c}", start_at)
                for c in range(clients)]
+    time.sleep(max(0.0, start_at - time.time()))
+    cpu_start = os.times()
     results = [f.result() for f in futures]
+    cpu_end = os.times()
     sent = sum(r[0] for r in results)
     elapsed = max(r[1] for r in results) - start_at
     assert sent == per_client * clients, f"only {sent} messages were accepted"
-    return sent / elapsed
+    return Run(sent / elapsed, 1000 * (cpu_end.user - cpu_start.user) / sent,
+               1000 * (cpu_end.system - cpu_start.system) / sent,
+               1000 * sum(r[2] for r in results) / sent)
 
 
 def main() -> int:
@@ -92,27 +109,31 @@ def main() -> int:
         bare_port = _free_port()
         bare = Controller(Bare(), hostname="127.0.0.1", port=bare_port)
         bare.start()
-        rates: dict[str, list[float]] = {"bare": [], "intake": []}
+        runs: dict[str, list[Run]] = {"bare": [], "intake": []}
         try:
             with ProcessPoolExecutor(max_workers=args.clients) as pool:
                 measure(pool, bare_port, args.clients * 5, args.clients)  # warm up
                 measure(pool, ours.port, args.clients * 5, args.clients)
-                for _ in range(args.runs):
-                    rates["bare"].append(measure(pool, bare_port, args.messages, args.clients))
-                    rates["intake"].append(measure(pool, ours.port, args.messages,
-                                                   args.clients))
+                for _ in range(args.runs):  # interleaved, so both see the same machine load
+                    runs["bare"].append(measure(pool, bare_port, args.messages, args.clients))
+                    runs["intake"].append(measure(pool, ours.port, args.messages,
+                                                  args.clients))
         finally:
             ours.stop()
             bare.stop()
             services.database.dispose()
-    bare_rate = statistics.median(rates["bare"])
-    intake_rate = statistics.median(rates["intake"])
     print(f"messages per run: {args.messages}, clients: {args.clients}, runs: {args.runs}")
-    print(f"bare aiosmtpd (stores nothing):      {bare_rate:8.1f} msg/s "
-          f"(runs: {', '.join(f'{r:.1f}' for r in rates['bare'])})")
-    print(f"email intake (case + ack, SQLite):   {intake_rate:8.1f} msg/s "
-          f"(runs: {', '.join(f'{r:.1f}' for r in rates['intake'])})")
-    print(f"ratio: {intake_rate / bare_rate:.1%} of the bare server (goal >= 50 %)")
+    rate = {}
+    for name, label in (("bare", "bare aiosmtpd (stores nothing):    "),
+                        ("intake", "email intake (case + ack, SQLite): ")):
+        rate[name] = statistics.median(r.rate for r in runs[name])
+        print(f"{label}{rate[name]:8.1f} msg/s (runs: "
+              f"{', '.join(f'{r.rate:.1f}' for r in runs[name])})")
+        print(f"    CPU ms per message (medians): server user "
+              f"{statistics.median(r.user for r in runs[name]):.2f}, server system "
+              f"{statistics.median(r.system for r in runs[name]):.2f}, clients "
+              f"{statistics.median(r.clients for r in runs[name]):.2f}")
+    print(f"ratio: {rate['intake'] / rate['bare']:.1%} of the bare server (goal >= 50 %)")
     return 0
 
 
