@@ -15,13 +15,13 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from flask import Flask, jsonify, redirect, request, url_for
+from flask import Flask, jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import make_server
 
-from caseboard import api, auth, board, web_auth
+from caseboard import api, auth, board, board_queues, web_auth
 from caseboard.assignment import assign_waiting
 from caseboard.services import Services, build_services, prepare_database, seed_demo
 from caseboard.workers import Worker
@@ -60,6 +60,7 @@ def create_app(config: Any = None, services: Services | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(web_auth.bp)
     app.register_blueprint(board.bp)
+    app.register_blueprint(board_queues.bp)  # /board: my cases, queues, live events
     kb_web.init_app(app, services.kb)
     for module_name in CHANNEL_MODULES:
         importlib.import_module(module_name).init_channel(app, services)
@@ -67,10 +68,6 @@ def create_app(config: Any = None, services: Services | None = None) -> Flask:
     @app.get("/healthz")
     def healthz() -> ResponseReturnValue:
         return jsonify(status="ok")
-
-    @app.get("/board")
-    def board_home() -> ResponseReturnValue:
-        return redirect(url_for("board.presence"))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> ResponseReturnValue:

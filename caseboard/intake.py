@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from caseboard import audit, outbox, workflow
+from caseboard import audit, case_search, outbox, workflow
 from caseboard.contacts import InboundContact, IncomingAttachment, IntakeOutcome, IntakeResult
 from caseboard.db import Database, connection_of, insert_returning_id, insert_rows
 from caseboard.fastsql import FastQuery
@@ -122,6 +122,7 @@ class Intake:
             new = self._open(session, contact, match, now, parent, events)
             case_id, reference = new.case_id, new.reference
         message_id = self._store_message(session, contact, case_id, now, stored)
+        case_search.index_texts(session, case_id, contact.subject, contact.text)
         if new is not None:
             self._suggest_identities(session, case_id, match.citizen_id, match.suggestions)
             self._acknowledge(session, contact, new, message_id, now, events)
