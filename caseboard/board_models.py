@@ -21,6 +21,8 @@ class CaseTerm(SQLModel, table=True):
     """
 
     __tablename__ = "case_term"
+    # On SQLite the key is the table: one B-tree per row written, not a table and an index.
+    __table_args__ = {"sqlite_with_rowid": False}
 
     term: str = Field(primary_key=True, max_length=40)
     case_id: int = Field(primary_key=True, foreign_key="cases.id")

@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column('case_id', sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(['case_id'], ['cases.id']),
         sa.PrimaryKeyConstraint('term', 'case_id'),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.create_index('ix_cases_assigned_status', ['assigned_user_id', 'status'])
