@@ -1,9 +1,13 @@
 """Delivery reports are not cases: a bounce marks our outbound message failed, with the
 reason, and the address as bouncing; complaints and read receipts are only logged.
 
-A hard bounce (status 5.x.x or Action: failed) is remembered as a CitizenIdentity of kind
-"email_bouncing" next to the citizen's email identity: agents see it with the citizen's
-identities, and automatic mail to that address stops (see outbound.py).
+The mark is the bounce itself, on the outbox item it reports (status "failed", last_error
+"bounced (5.1.1): …"), so it needs no table of its own and can be neither forged for an
+address we never wrote to nor forgotten: an address is bouncing while the newest mail we
+got out to it bounced. It clears when a later mail to it is accepted by the relay, or when
+the citizen writes to us from it after we sent the mail that bounced. While it holds, no
+automatic mail goes there (outbound.py); agents' replies still do, and one that is accepted
+clears it.
 """
 
 from __future__ import annotations
@@ -16,10 +20,11 @@ from email.message import Message as MimePart
 from email.policy import compat32
 from typing import TYPE_CHECKING
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from caseboard import audit
-from caseboard.models import CitizenIdentity, Message, OutboxItem, utcnow
+from caseboard.models import Case, CitizenIdentity, Message, OutboxItem
 from caseboard.services import Services
 
 if TYPE_CHECKING:
@@ -27,7 +32,7 @@ if TYPE_CHECKING:
     from channels.email.parse import ParsedMail
 
 log = logging.getLogger(__name__)
-BOUNCING = "email_bouncing"
+BOUNCED = "bounced ("  # how a bounce's reason starts on the outbox item it fails
 _ADDRESS = re.compile(r"[A-Za-z0-9._%+'=-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 
@@ -129,8 +134,6 @@ def handle_report(services: Services, mail: ParsedMail) -> EmailOutcome:
 
 def _apply(session: Session, report: Report) -> list[str]:
     """Fail the outbound message the report is about, and mark hard-bouncing addresses."""
-    from caseboard.models import Case
-
     cases: list[str] = []
     message = None
     if report.original_message_id:
@@ -141,7 +144,7 @@ def _apply(session: Session, report: Report) -> list[str]:
         ).scalars().first()
     for failure in report.failures:
         if message is not None:
-            reason = f"bounced ({failure.status or failure.action}): {failure.reason}"
+            reason = f"{BOUNCED}{failure.status or failure.action}): {failure.reason}"
             if failure.permanent:
                 message.delivery_status, message.delivery_error = "failed", reason[:1000]
                 _fail_outbox(session, message, reason)
@@ -154,8 +157,6 @@ def _apply(session: Session, report: Report) -> list[str]:
                          "delivery_failed" if failure.permanent else "delivery_delayed",
                          "email", address=failure.address, status=failure.status,
                          reason=failure.reason, message_id=message.id)
-        if failure.permanent:
-            mark_bouncing(session, failure.address)
     return list(dict.fromkeys(cases))
 
 
@@ -170,24 +171,32 @@ def _fail_outbox(session: Session, message: Message, reason: str) -> None:
         item.status, item.last_error = "failed", reason[:1000]
 
 
-def mark_bouncing(session: Session, address: str) -> None:
-    owner = session.execute(
-        select(CitizenIdentity.citizen_id).where(col(CitizenIdentity.kind) == "email",
-                                                 col(CitizenIdentity.value) == address)
-    ).scalar_one_or_none()
-    if owner is None:
-        return
-    exists = session.execute(
-        select(CitizenIdentity.id).where(col(CitizenIdentity.kind) == BOUNCING,
-                                         col(CitizenIdentity.value) == address)
-    ).scalar_one_or_none()
-    if exists is None:
-        session.add(CitizenIdentity(citizen_id=owner, kind=BOUNCING, value=address,
-                                    created_at=utcnow()))
+def bounced_mail(session: Session, address: str) -> OutboxItem | None:
+    """The bounced outbox item that makes the address bouncing, or None when it is not."""
+    address = address.strip().lower()
+    owners = (select(CitizenIdentity.citizen_id)
+              .where(col(CitizenIdentity.kind) == "email", col(CitizenIdentity.value) == address))
+    # Through the citizen's cases: the outbox is indexed by case, not by recipient.
+    latest = session.execute(
+        select(OutboxItem).join(Case, col(Case.id) == col(OutboxItem.case_id))
+        .where(col(Case.citizen_id).in_(owners), col(OutboxItem.channel) == "email",
+               sa.func.lower(col(OutboxItem.recipient)) == address,
+               sa.or_(col(OutboxItem.status) == "sent",
+                      sa.and_(col(OutboxItem.status) == "failed",
+                              col(OutboxItem.last_error).startswith(BOUNCED))))
+        .order_by(col(OutboxItem.id).desc()).limit(1)
+    ).scalars().first()
+    if latest is None or latest.status == "sent":
+        return None
+    sent_at = latest.sent_at or latest.created_at
+    wrote_since = session.execute(
+        select(Message.id).join(Case, col(Case.id) == col(Message.case_id))
+        .where(col(Case.citizen_id).in_(owners), col(Message.direction) == "in",
+               col(Message.channel) == "email", col(Message.sender) == address,
+               col(Message.created_at) > sent_at).limit(1)
+    ).first()
+    return None if wrote_since is not None else latest
 
 
 def is_bouncing(session: Session, address: str) -> bool:
-    return session.execute(
-        select(CitizenIdentity.id).where(col(CitizenIdentity.kind) == BOUNCING,
-                                         col(CitizenIdentity.value) == address.lower())
-    ).scalar_one_or_none() is not None
+    return bounced_mail(session, address) is not None

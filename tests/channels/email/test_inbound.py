@@ -7,9 +7,11 @@ import datetime as dt
 import pytest
 from sqlmodel import col, select
 
+from caseboard import outbox
 from caseboard.models import Attachment, CitizenIdentity, Message
 from caseboard.outbox import Dispatcher
 from caseboard.services import Services
+from channels.email import bounces
 from channels.email.inbound import RejectedMail, handle_message
 from channels.email.outbound import EmailTransport
 from tests.channels.email.conftest import case_of, make_mail, messages_of, outbox_items
@@ -120,27 +122,96 @@ def test_acknowledgements_to_one_sender_are_limited_per_hour(services: Services)
     assert len(outbox_items(services)) == limit
 
 
-def test_a_bounce_marks_our_message_failed_and_the_address_bouncing(
-        services: Services) -> None:
-    first = handle_message(services, make_mail(sender="gone@mail.example").as_bytes(),
-                           "gone@mail.example", CONTACT)
-    transport = EmailTransport(services.config, services.database)
-    Dispatcher(services.database, 3, {"email": transport}).send_one()
+def bounced_ack(services: Services, address: str) -> str:
+    """A new case from the address, its acknowledgement sent, and a hard bounce for it."""
+    first = handle_message(services, make_mail(sender=address).as_bytes(), address, CONTACT)
+    send_all(services)
     case_id = case_of(services, first.reference).id or 0
     [ack] = [m for m in messages_of(services, case_id) if m.direction == "out"]
-    outcome = handle_message(services, dsn(ack.thread_id or "", "gone@mail.example"), "",
-                             CONTACT)
+    outcome = handle_message(services, dsn(ack.thread_id or "", address), "", CONTACT)
     assert (outcome.kind, outcome.reference) == ("bounce", first.reference)
+    return first.reference
+
+
+def send_all(services: Services) -> None:
+    transport = EmailTransport(services.config, services.database)  # .eml files: accepted
+    while Dispatcher(services.database, 3, {"email": transport}).send_one():
+        pass
+
+
+def bouncing(services: Services, address: str) -> bool:
+    with services.database.read() as session:
+        return bounces.is_bouncing(session, address)
+
+
+def test_a_bounce_marks_our_message_failed_and_the_address_bouncing(
+        services: Services) -> None:
+    reference = bounced_ack(services, "gone@mail.example")
+    case_id = case_of(services, reference).id or 0
     [ack] = [m for m in messages_of(services, case_id) if m.direction == "out"]
     assert ack.delivery_status == "failed" and "5.1.1" in ack.delivery_error
     assert "mailbox does not exist" in ack.delivery_error
     [item] = outbox_items(services)
     assert item.status == "failed" and "5.1.1" in item.last_error
+    assert bouncing(services, "gone@mail.example")
+    assert not bouncing(services, "ann@mail.example")
     with services.database.read() as session:
         kinds = session.execute(select(CitizenIdentity.kind).where(
             col(CitizenIdentity.value) == "gone@mail.example")).scalars().all()
-    assert sorted(kinds) == ["email", "email_bouncing"]
+    assert kinds == ["email"]  # the mark is not a way to reach the citizen
     assert len(messages_of(services, case_id)) == 2  # the bounce made no message or case
+
+
+def test_the_citizen_writing_again_from_the_address_clears_the_mark(
+        services: Services) -> None:
+    bounced_ack(services, "gone@mail.example")
+    # The citizen writes again from the address: it works after all (a full mailbox emptied).
+    second = handle_message(services, make_mail("My bin was not emptied", subject="Bin",
+                                                sender="gone@mail.example").as_bytes(),
+                            "gone@mail.example", CONTACT)
+    assert second.kind == "created"
+    assert not bouncing(services, "gone@mail.example")
+    send_all(services)
+    assert [i.status for i in outbox_items(services)] == ["failed", "sent"]  # acknowledged
+
+
+def test_no_automatic_mail_goes_to_a_bouncing_address(
+        services: Services) -> None:
+    reference = bounced_ack(services, "gone@mail.example")
+    case_id = case_of(services, reference).id or 0
+    with services.database.write() as session:
+        outbox.enqueue(session, case_id=case_id, channel="email",
+                       recipient="gone@mail.example", kind="notification",
+                       payload={"text": "Your case is closed.", "subject": "Closed"})
+    send_all(services)
+    notice = outbox_items(services)[-1]
+    assert notice.status == "failed" and "bounces" in notice.last_error
+    assert bouncing(services, "gone@mail.example")  # a held mail proves nothing either way
+
+
+def test_a_later_mail_accepted_for_the_address_clears_the_mark(services: Services) -> None:
+    reference = bounced_ack(services, "gone@mail.example")
+    case_id = case_of(services, reference).id or 0
+    with services.database.write() as session:  # an agent's reply still goes out
+        reply = Message(case_id=case_id, direction="out", channel="email",
+                        text="We found your new address.", delivery_status="queued")
+        session.add(reply)
+        session.flush()
+        outbox.enqueue(session, case_id=case_id, channel="email",
+                       recipient="gone@mail.example", kind="reply", message_id=reply.id,
+                       payload={"text": "We found your new address.", "subject": "Bin"})
+    send_all(services)
+    assert outbox_items(services)[-1].status == "sent"
+    assert not bouncing(services, "gone@mail.example")
+
+
+def test_a_bounce_naming_no_mail_of_ours_marks_nothing(services: Services) -> None:
+    handle_message(services, make_mail(sender="ann@mail.example").as_bytes(),
+                   "ann@mail.example", CONTACT)
+    outcome = handle_message(services, dsn("<forged@elsewhere.example>", "ann@mail.example"),
+                             "", CONTACT)
+    assert outcome.kind == "bounce" and outcome.reference == ""
+    assert not bouncing(services, "ann@mail.example")
 
 
 def dsn(original_id: str, recipient: str) -> bytes:
