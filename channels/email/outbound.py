@@ -4,10 +4,14 @@ Each outbox item gets a Message-ID derived from its id (a retry resends the same
 sending, that id is recorded as the thread id of an outbound Message on the case, so a reply
 whose In-Reply-To names it joins the case even when its subject lost the reference.
 SMTP errors map here, in one place: 4xx and connection trouble retry, 5xx fail for good.
+A non-ASCII domain is sent as its IDNA (xn--) form; a non-ASCII local part needs a relay
+offering SMTPUTF8 (RFC 6531), and fails for good, saying so, when the relay has none:
+retrying would never help.
 """
 
 from __future__ import annotations
 
+import email.policy
 import email.utils
 import logging
 import os
@@ -28,6 +32,7 @@ from settings import Config
 
 log = logging.getLogger(__name__)
 AUTOMATIC_KINDS = ("acknowledgement", "notification")
+_FILE_POLICY = email.policy.default.clone(utf8=True)
 _ADDRESS = re.compile(r"^[^@\s<>\"(),;:]+@[^@\s<>\"(),;:]+\.[^@\s<>\"(),;:]+$")
 
 
@@ -41,9 +46,7 @@ class EmailTransport:
         self.mail_dir = config.data_dir / "outbox-mail"
 
     def __call__(self, message: OutgoingMessage) -> str:
-        recipient = message.recipient.strip()
-        if not _ADDRESS.match(recipient):
-            raise PermanentSendError(f"not an email address: {recipient!r}")
+        recipient = deliverable_address(message.recipient)
         mail, record = self.build(message)
         self._record(message, mail, record, "sending", "")
         try:
@@ -80,7 +83,7 @@ class EmailTransport:
         mail["Date"] = email.utils.format_datetime(utcnow())
         mail["From"] = email.utils.formataddr((self.config["administration.name"],
                                                self.from_address))
-        mail["To"] = message.recipient
+        mail["To"] = deliverable_address(message.recipient)
         mail["Subject"] = rendered.subject
         if in_reply_to:
             references = [str(r) for r in payload.get("references") or [] if r]
@@ -113,6 +116,10 @@ class EmailTransport:
                     relay.ehlo()
                 if self.config["relay.username"]:
                     relay.login(self.config["relay.username"], self.config["relay.password"])
+                if not recipient.isascii() and not relay.has_extn("smtputf8"):
+                    raise PermanentSendError(
+                        f"{recipient} has non-ASCII characters before the @, and the relay "
+                        "does not offer SMTPUTF8 to carry them")
                 refused = relay.send_message(mail, self.from_address, [recipient])
         except smtplib.SMTPRecipientsRefused as error:
             code, reason = next(iter(error.recipients.values()), (550, b"refused"))
@@ -136,8 +143,8 @@ class EmailTransport:
         name = re.sub(r"[^A-Za-z0-9.@-]", "", str(mail["Message-ID"]))
         fd, tmp = tempfile.mkstemp(dir=self.mail_dir, prefix=".sending-")
         try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(mail.as_bytes())
+            with os.fdopen(fd, "wb") as handle:  # UTF-8 headers as an SMTPUTF8 relay gets them
+                handle.write(mail.as_bytes(policy=_FILE_POLICY))
             os.replace(tmp, self.mail_dir / f"{name}.eml")
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -170,6 +177,21 @@ class EmailTransport:
                               created_at=utcnow())
                 session.add(row)
             row.delivery_status, row.delivery_error = status, error[:1000]
+
+
+def deliverable_address(address: str) -> str:
+    """The address as it goes on the wire: checked, with an ASCII (IDNA) domain."""
+    address = address.strip()
+    if not _ADDRESS.match(address) or any(ord(c) < 32 or ord(c) == 127 for c in address):
+        raise PermanentSendError(f"not an email address: {address!r}")
+    local, _, domain = address.rpartition("@")
+    if not domain.isascii():
+        try:
+            domain = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise PermanentSendError(f"{address!r}: the domain is not a valid "
+                                     "internationalised domain name") from None
+    return f"{local}@{domain}"
 
 
 def _last_inbound(session: Session, message: OutgoingMessage) -> str:

@@ -29,6 +29,7 @@ class Relay:
     def __init__(self, script: list[str]) -> None:
         self.script = script
         self.accepted: list[EmailMessage] = []
+        self.recipients: list[str] = []  # the envelope's, of the mails accepted
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.script:
@@ -36,14 +37,25 @@ class Relay:
         parsed = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
         assert isinstance(parsed, EmailMessage)
         self.accepted.append(parsed)
+        self.recipients.extend(envelope.rcpt_tos)
         return "250 2.0.0 queued"
 
 
 @pytest.fixture
 def relay() -> Iterator[tuple[Relay, int]]:
+    yield from _relay(smtputf8=False)
+
+
+@pytest.fixture
+def utf8_relay() -> Iterator[tuple[Relay, int]]:
+    yield from _relay(smtputf8=True)
+
+
+def _relay(smtputf8: bool) -> Iterator[tuple[Relay, int]]:
     handler = Relay([])
     port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller = Controller(handler, hostname="127.0.0.1", port=port,
+                            enable_SMTPUTF8=smtputf8)
     controller.start()
     try:
         yield handler, port
@@ -165,3 +177,57 @@ def test_an_agent_reply_threads_and_a_bounce_fails_it(services: Services,
     assert row.delivery_status == "failed"
     items = {i.kind: i for i in outbox_items(services)}
     assert items["reply"].status == "failed" and "5.1.1" in items["reply"].last_error
+
+
+def mail_from_address(services: Services, address: str) -> None:
+    """A mail as an SMTPUTF8 client sends it (raw UTF-8 headers), acknowledged to `address`."""
+    raw = make_mail(sender=f"José <{address}>").as_bytes(policy=email.policy.SMTPUTF8)
+    outcome = handle_message(services, raw, address, ["contact@city.example"])
+    assert outcome.acknowledged
+    [item] = outbox_items(services)
+    assert item.recipient == address
+
+
+def test_a_non_ascii_mailbox_fails_for_good_on_a_relay_without_smtputf8(
+        services: Services, relay: tuple[Relay, int]) -> None:
+    handler, port = relay
+    mail_from_address(services, "josé@mail.example")
+    sender = dispatcher(services, port)
+    assert sender.send_one()
+    [item] = outbox_items(services)
+    assert item.status == "failed" and item.attempts == 1
+    assert "SMTPUTF8" in item.last_error and "josé@mail.example" in item.last_error
+    assert not sender.send_one(now=utcnow() + dt.timedelta(hours=2))  # never retried
+    assert handler.accepted == []
+
+
+def test_a_non_ascii_mailbox_goes_through_a_relay_with_smtputf8(
+        services: Services, utf8_relay: tuple[Relay, int]) -> None:
+    handler, port = utf8_relay
+    mail_from_address(services, "josé@mail.example")
+    assert dispatcher(services, port).send_one()
+    [item] = outbox_items(services)
+    assert item.status == "sent"
+    [sent] = handler.accepted
+    assert handler.recipients == ["josé@mail.example"] and sent["To"] == "josé@mail.example"
+
+
+def test_a_non_ascii_domain_is_sent_in_its_idna_form(
+        services: Services, relay: tuple[Relay, int]) -> None:
+    handler, port = relay
+    mail_from_address(services, "ann@bücher.example")
+    assert dispatcher(services, port).send_one()
+    [item] = outbox_items(services)
+    assert item.status == "sent"
+    assert handler.recipients == ["ann@xn--bcher-kva.example"]
+    assert handler.accepted[0]["To"] == "ann@xn--bcher-kva.example"
+
+
+def test_a_non_ascii_mailbox_is_written_as_utf8_without_a_relay(services: Services) -> None:
+    mail_from_address(services, "josé@mail.example")
+    transport = EmailTransport(services.config, services.database)
+    assert Dispatcher(services.database, 5, {"email": transport}).send_one()
+    [item] = outbox_items(services)
+    assert item.status == "sent"
+    [written] = list((services.config.data_dir / "outbox-mail").glob("*.eml"))
+    assert b"To: jos\xc3\xa9@mail.example" in written.read_bytes()
