@@ -208,3 +208,23 @@ def test_rows_fragment_for_live_refresh(client: FlaskClient, people: None,
     case = contact(services, "Broken window in the stairwell")
     after = client.get("/board/queue?department=housing&fragment=1").get_data(as_text=True)
     assert references(after) == [case.reference]
+
+
+def test_upgrading_makes_earlier_cases_searchable(services: Services) -> None:
+    """Cases taken before migration 0005 existed are indexed by the migration itself."""
+    from alembic import command
+
+    from caseboard.db import alembic_config
+    from caseboard.queue_queries import QueueFilter, Scope, list_queue
+
+    earlier = contact(services, "Graffiti on the bus shelter", department="housing")
+    config = alembic_config(services.database.url)
+    with services.database.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0004")
+    with services.database.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    with services.database.read() as session:
+        page = list_queue(session, Scope(), QueueFilter(text="graffiti shelter"))
+    assert [row.reference for row in page.rows] == [earlier.reference]
