@@ -303,6 +303,9 @@ def run_engine(name: str, url: str, cases: int, seed: int, requests: int,
         (f"search common pair ({words[0]} {words[1]})", alice_client,
          f"/board/queue?department=housing&q={words[0]}+{words[1]}"),
         (f"search all queues ({words[40]})", bob_client, f"/board/all?q={words[40]}"),
+        # The worst case: a common word whose matches the filter all rejects.
+        (f"search common word, filter matching none ({words[0]}, zh)", alice_client,
+         f"/board/queue?department=housing&language=zh&q={words[0]}"),
         ("search Chinese (路灯)", alice_client, "/board/queue?department=housing&q=路灯"),
         ("search reference", alice_client, f"/board/queue?department=housing&q={reference}"),
     ]

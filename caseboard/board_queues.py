@@ -24,7 +24,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from sqlmodel import Session, col, select
 
-from caseboard import assignment, board_events
+from caseboard import assignment, board_events, queue_queries
 from caseboard.models import Department, User, UserDepartment, utcnow
 from caseboard.queue_queries import OPEN_STATUSES, QueueFilter, Scope, list_queue
 from caseboard.services import Services
@@ -129,6 +129,7 @@ def _page(view: str, department: str = "") -> ResponseReturnValue:
                    sorted((d, names.get(d, d)) for d in visible if d != _triage()),
                    names=names, assignees=assignees, may_triage=may_triage,
                    options=_options(), now=utcnow(), tz=services.config.timezone,
+                   scan_cap=f"{queue_queries.SCAN_CAP:,}",
                    base_args={**filters.as_args(),
                               **({"department": department} if view == "queue" else {})})
     template = "board/queue_rows.html" if request.args.get("fragment") else "board/queue.html"

@@ -3,8 +3,8 @@
 Open cases are ordered by time-limit urgency (the first-response deadline while no one has
 answered, then the resolution deadline), then by age. Resolved and closed cases have no urgency
 left: they come newest first, which the (department, status) index gives without a sort.
-A search reads the posting list of its rarest term backwards (newest cases first) and checks
-the other terms and the filters case by case, so it stops after one page of matches.
+A search reads the posting list of its rarest term backwards (newest cases first, at most
+SCAN_CAP of them) and checks the other terms and the filters case by case.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ OPEN_STATUSES = (CaseStatus.NEW, CaseStatus.DISPATCHED, CaseStatus.ACCEPTED,
                  CaseStatus.IN_PROGRESS, CaseStatus.WAITING_CITIZEN, CaseStatus.ANSWERED)
 DONE_STATUSES = (CaseStatus.RESOLVED, CaseStatus.CLOSED)
 PAGE_SIZE = 50
+SCAN_CAP = 50_000  # a search looks at most at this many cases per term (the newest)
+COUNT_PROBE = 5_000  # postings counted per term to find the rarest one
 COUNT_CAP = 1000  # beyond this a count says "1000+": counting 100,000 matches costs time
 FILTERS = ("channel", "status", "service", "priority", "language")
 _REFERENCE = re.compile(r"^[A-Z]{1,6}-\d{4}-\d{3,9}$")
@@ -66,6 +68,7 @@ class QueuePage:
     total: int = 0
     capped: bool = False
     search_terms: list[str] = field(default_factory=list)
+    newest_only: bool = False  # the search looked only at the newest SCAN_CAP matches
 
 
 _COLUMNS = (_cases.c.id, _cases.c.reference, _cases.c.subject, _cases.c.channel,
@@ -130,21 +133,36 @@ def _search(session: Session, scope: Scope, filters: QueueFilter, page: int) -> 
     wanted = query_terms(filters.text)
     if not wanted:
         return QueuePage(search_terms=[])
-    driver, *others = sorted(wanted, key=lambda term: _postings(session, term))
-    posting = _terms.alias("posting")
+    counts = {term: _postings(session, term) for term in wanted}
+    driver, *others = sorted(wanted, key=counts.__getitem__)
     for term in others:
         other = _terms.alias()
         where.append(sa.exists().where(other.c.term == term,
                                        other.c.case_id == _cases.c.id))
+    posting = _terms.alias("posting")
+    where.append(posting.c.term == driver)
+    # Only the newest SCAN_CAP cases holding the rarest term are looked at: a common word
+    # with a filter that matches none of them must not read a posting list of 300,000.
+    oldest = _oldest_scanned(session, driver) if counts[driver] >= COUNT_PROBE else None
+    if oldest is not None:
+        where.append(posting.c.case_id >= oldest)
     base = (sa.select(*_COLUMNS).select_from(posting.join(_cases, _cases.c.id == posting.c.case_id))
-            .where(posting.c.term == driver, *where))
+            .where(*where))
     rows = list(session.execute(base.order_by(posting.c.case_id.desc())
                                 .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)))
     total, capped = _count(session, base.with_only_columns(_cases.c.id))
-    return QueuePage(rows, total, capped, wanted)
+    return QueuePage(rows, total, capped, wanted, newest_only=oldest is not None)
 
 
-def _postings(session: Session, term: str, cap: int = 20_000) -> int:
+def _oldest_scanned(session: Session, term: str) -> int | None:
+    """The case id SCAN_CAP postings back from the newest, or None if the list is shorter."""
+    value: int | None = session.execute(
+        sa.select(_terms.c.case_id).where(_terms.c.term == term)
+        .order_by(_terms.c.case_id.desc()).offset(SCAN_CAP - 1).limit(1)).scalar_one_or_none()
+    return value
+
+
+def _postings(session: Session, term: str, cap: int = COUNT_PROBE) -> int:
     """How many cases hold the term (up to cap): the rarest term drives the search."""
     limited = sa.select(_terms.c.case_id).where(_terms.c.term == term).limit(cap).subquery()
     return int(session.execute(sa.select(sa.func.count()).select_from(limited)).scalar_one())

@@ -228,3 +228,17 @@ def test_upgrading_makes_earlier_cases_searchable(services: Services) -> None:
     with services.database.read() as session:
         page = list_queue(session, Scope(), QueueFilter(text="graffiti shelter"))
     assert [row.reference for row in page.rows] == [earlier.reference]
+
+
+def test_a_search_on_a_very_common_word_looks_only_at_the_newest_cases(
+        client: FlaskClient, people: None, services: Services,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from caseboard import queue_queries
+
+    monkeypatch.setattr(queue_queries, "SCAN_CAP", 3)
+    monkeypatch.setattr(queue_queries, "COUNT_PROBE", 2)
+    made = [contact(services, f"Graffiti number {i} on the wall") for i in range(5)]
+    assert sign_in(client, "alice") == 303
+    page = client.get("/board/queue?department=housing&q=graffiti").get_data(as_text=True)
+    assert references(page) == [c.reference for c in reversed(made[2:])]
+    assert "Only the newest 3 cases with “graffiti” were searched" in page
