@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 BOUNCED = "bounced ("  # how a bounce's reason starts on the outbox item it fails
 _ADDRESS = re.compile(r"[A-Za-z0-9._%+'=-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 
 
@@ -91,17 +92,22 @@ def _status_blocks(part: MimePart) -> list[Failure]:
                   for chunk in re.split(r"\r?\n\s*\r?\n", payload) if chunk.strip()]
     failures = []
     for block in blocks:
-        recipient = str(block.get("Final-Recipient") or block.get("Original-Recipient") or "")
+        recipient = _field(block, "Final-Recipient") or _field(block, "Original-Recipient")
         if not recipient:
             continue
         address = recipient.split(";", 1)[-1].strip().strip("<>").lower()
-        action = str(block.get("Action") or "").strip().lower()
-        status = str(block.get("Status") or "").strip()
-        diagnostic = " ".join(str(block.get("Diagnostic-Code") or "").split())
+        action = _field(block, "Action").strip().lower()
+        status = _field(block, "Status").strip()
+        diagnostic = " ".join(_field(block, "Diagnostic-Code").split())
         diagnostic = diagnostic.split(";", 1)[-1].strip() if ";" in diagnostic else diagnostic
         failures.append(Failure(address, action or "failed", status[:20],
                                 (diagnostic or f"status {status}")[:500]))
     return failures
+
+
+def _field(block: MimePart, name: str) -> str:
+    # No control characters: the values go into the database (PostgreSQL refuses NUL).
+    return _CONTROLS.sub("", str(block.get(name) or ""))
 
 
 def _original_id(part: MimePart) -> str:

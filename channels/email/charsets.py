@@ -83,6 +83,9 @@ def decode_bytes(data: bytes, declared: str | None = None, hint: str | None = No
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
 
 
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def decode_header(raw: str | None, hint: str | None = None) -> str:
     """A header value as text: RFC 2047 words (split multi-byte characters rejoined across
     adjacent words), raw 8-bit bytes (UTF-8 or the message's charset), folding undone."""
@@ -113,7 +116,9 @@ def decode_header(raw: str | None, hint: str | None = None) -> str:
         position = match.end()
     flush()
     pieces.append(_raw_text(raw[position:], hint))
-    return re.sub(r"\s+", " ", "".join(pieces)).strip()
+    # Control characters (a NUL from an encoded word, say) belong in no header; PostgreSQL
+    # refuses NUL in text outright, which would turn one bad mail into a 451 loop.
+    return re.sub(r"\s+", " ", _CONTROLS.sub("", "".join(pieces))).strip()
 
 
 def _word_bytes(encoding: str, text: str) -> bytes:

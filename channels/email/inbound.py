@@ -139,18 +139,28 @@ def _sender_address(mail: ParsedMail, mail_from: str) -> str | None:
 
 def _attachments(config: Config, mail: ParsedMail, raw: bytes
                  ) -> tuple[list[IncomingAttachment], list[str]]:
-    """The attachments to store, within the count and size limits, plus the original."""
+    """The attachments to store, within the count and size limits, plus the original.
+
+    Together they may not take more than the mail itself: each enclosed message/rfc822 is
+    kept as an .eml of its own, and a message nested eight deep would otherwise be stored
+    eight times over. What is left out is still inside original.eml."""
     size_limit = config["intake.max_attachment_bytes"]
     count_limit = config["smtp.max_attachments"]
     kept: list[IncomingAttachment] = []
     notes = list(mail.skipped)
+    budget = len(raw)
     for attachment in mail.attachments:
-        if len(attachment.data) > size_limit:
-            notes.append(f"{attachment.filename} ({len(attachment.data)} bytes): larger than "
+        size = len(attachment.data)
+        if size > size_limit:
+            notes.append(f"{attachment.filename} ({size} bytes): larger than "
                          f"{size_limit} bytes")
         elif len(kept) >= count_limit:
             notes.append(f"{attachment.filename}: more than {count_limit} attachments")
+        elif size > budget:
+            notes.append(f"{attachment.filename} ({size} bytes): the attachments would take "
+                         "more room than the mail itself (it is in original.eml)")
         else:
+            budget -= size
             kept.append(IncomingAttachment(attachment.filename, attachment.content_type,
                                            attachment.data))
     if len(raw) <= size_limit:

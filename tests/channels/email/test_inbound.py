@@ -234,3 +234,61 @@ def test_a_mail_without_any_sender_is_refused(services: Services) -> None:
     with pytest.raises(RejectedMail) as caught:
         handle_message(services, raw, "", CONTACT)
     assert caught.value.code == 550 and "sender" in caught.value.reason
+
+
+def stored(services: Services, message_id: int | None) -> dict[str, int]:
+    with services.database.read() as session:
+        rows = session.execute(select(Attachment).where(
+            col(Attachment.message_id) == message_id)).scalars().all()
+    return {a.filename: a.size for a in rows}
+
+
+def test_nul_bytes_in_headers_and_an_8bit_body_are_stored_without_them(
+        services: Services) -> None:
+    raw = (b"From: Ann\x00 Citizen <ann@mail.example>\r\nTo: contact@city.example\r\n"
+           b"Subject: bin\x00 not emptied\r\nMessage-ID: <nul\x00one@mail.example>\r\n"
+           b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n"
+           b"\r\nMy bin\x00 was not emptied on Tuesday.\r\n")
+    outcome = handle_message(services, raw, "ann@mail.example", CONTACT)
+    assert outcome.kind == "created"  # PostgreSQL refuses NUL in text: it must not get there
+    case = case_of(services, outcome.reference)
+    [message] = messages_of(services, case.id or 0)
+    for value in (message.subject, message.text, message.external_id or "", case.subject,
+                  str(message.details)):
+        assert "\x00" not in value
+    assert "was not emptied" in message.text and "not emptied" in message.subject
+    assert stored(services, message.id)["original.eml"] == len(raw)  # kept as it came
+
+
+def test_a_100_kb_folded_header_is_stored_cut_to_size(services: Services) -> None:
+    subject = b"\r\n ".join([b"The street light is broken"] + [b"x" * 900] * 112)
+    references = b"\r\n ".join(b"<r%d@mail.example>" % i for i in range(5000))
+    assert len(subject) > 100_000 and len(references) > 100_000
+    raw = (b"From: ann@mail.example\r\nTo: contact@city.example\r\nSubject: " + subject +
+           b"\r\nReferences: " + references + b"\r\n\r\nIt has been dark for a week.\r\n")
+    outcome = handle_message(services, raw, "ann@mail.example", CONTACT)
+    assert outcome.kind == "created"
+    case = case_of(services, outcome.reference)
+    [message] = messages_of(services, case.id or 0)
+    assert message.subject.startswith("The street light is broken")
+    assert len(message.subject) <= 998 and len(case.subject) <= 200
+    assert len(message.details["email"]["references"]) <= 10
+    assert stored(services, message.id)["original.eml"] == len(raw)
+
+
+def test_nested_enclosed_mail_is_not_stored_over_and_over(services: Services) -> None:
+    inner = make_mail("the photo", subject="level 0")
+    inner.add_attachment(b"\x89PNG" + bytes(range(256)) * 1200, maintype="image",
+                         subtype="png", filename="photo.png")
+    for level in range(1, 8):
+        outer = make_mail(f"forwarded {level}", subject=f"level {level}")
+        outer.add_attachment(inner)
+        inner = outer
+    raw = inner.as_bytes()
+    outcome = handle_message(services, raw, "ann@mail.example", CONTACT)
+    case = case_of(services, outcome.reference)
+    [message] = messages_of(services, case.id or 0)
+    sizes = stored(services, message.id)
+    assert sizes["original.eml"] == len(raw)
+    assert sum(sizes.values()) <= 2 * len(raw)  # seven .eml levels would be ~4x
+    assert "more room than the mail itself" in message.text

@@ -112,6 +112,15 @@ def test_absurd_nesting_is_refused_with_a_reason() -> None:
         parse_mail(raw)
 
 
+def test_too_many_parts_are_refused_with_a_reason() -> None:
+    part = b"--B\r\nContent-Type: message/rfc822\r\n\r\nSubject: p\r\n\r\nx\r\n"
+    head = b"From: a@mail.example\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n"
+    with pytest.raises(UnreadableMail, match="more than 3000 MIME parts"):
+        parse_mail(head + part * 5000 + b"--B--\r\n")
+    mail = parse_mail(head + part * 1000 + b"--B--\r\n")  # many, but not absurd: read
+    assert any("were not read" in note for note in mail.skipped)
+
+
 def test_moderate_nesting_is_read_to_a_limit() -> None:
     raw = b"From: a@mail.example\r\nSubject: inner\r\n\r\nthe innermost text\r\n"
     for level in range(40):

@@ -101,6 +101,33 @@ def test_ten_thousand_recipients_are_capped(services: Services, smtp_port: int) 
         assert len(session.execute(select(Case)).all()) == 1
 
 
+def test_ten_thousand_valid_recipients_stop_at_the_limit(services: Services,
+                                                         smtp_port: int) -> None:
+    limit = services.config["smtp.max_recipients"]
+    with smtplib.SMTP("127.0.0.1", smtp_port, timeout=60) as client:
+        client.ehlo()
+        client.mail("ann@mail.example")
+        codes = [client.rcpt(("contact", "housing")[i % 2] + "@city.example")[0]
+                 for i in range(10_000)]
+        code, reply = client.data(make_mail().as_bytes())
+    assert codes == [250] * limit + [452] * (10_000 - limit)
+    assert code == 250
+    with services.database.read() as session:
+        assert len(session.execute(select(Case)).all()) == 1  # one mail, one case
+
+
+def test_a_mail_of_100000_tiny_parts_is_refused_before_it_is_parsed(
+        services: Services, smtp_port: int) -> None:
+    part = b"--B\r\nContent-Type: message/rfc822\r\n\r\nSubject: p\r\n\r\nx\r\n"
+    raw = (b"From: ann@mail.example\r\nSubject: bomb\r\n"
+           b"Content-Type: multipart/mixed; boundary=B\r\n\r\n" + part * 100_000 + b"--B--\r\n")
+    assert len(raw) < services.config["smtp.max_message_bytes"]  # ~3 s and 200 MB to parse
+    code, reply = send(smtp_port, raw, ["contact@city.example"])
+    assert code == 554 and b"MIME parts" in reply
+    with services.database.read() as session:
+        assert session.execute(select(Message)).first() is None
+
+
 def test_a_100_kb_header_line_is_refused(services: Services, smtp_port: int) -> None:
     raw = b"From: ann@mail.example\r\nX-Long: " + b"a" * 100_000 + b"\r\n\r\nhello\r\n"
     with smtplib.SMTP("127.0.0.1", smtp_port, timeout=30) as client:
