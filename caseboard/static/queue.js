@@ -16,12 +16,12 @@
         if (!answer.ok) { throw new Error(String(answer.status)); }
         return answer.text();
       }).then(function (html) {
-        var holder = document.createElement("tbody");
+        // Parsed inert (DOMParser runs no scripts), then moved into the page.
         var parsed = new DOMParser().parseFromString("<table>" + html + "</table>", "text/html");
         var fresh = parsed.getElementById("queue-rows");
         if (fresh) {
-          holder = document.importNode(fresh, true);
-          table.replaceChild(holder, document.getElementById("queue-rows"));
+          table.replaceChild(document.importNode(fresh, true),
+                             document.getElementById("queue-rows"));
         }
         state.textContent = "updated " + new Date().toLocaleTimeString();
       }).catch(function () { state.textContent = "could not refresh"; });
