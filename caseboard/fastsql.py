@@ -74,6 +74,7 @@ class FastInsert:
     def __init__(self, table: sa.Table, returning_id: bool) -> None:
         self.table = table
         self.columns = [c for c in table.columns if c.name != "id"]
+        self._names = frozenset(c.name for c in self.columns)  # checked on every row
         self.returning_id = returning_id
         self._compiled: dict[str, tuple[str, list[Adapter | None]]] = {}
 
@@ -88,8 +89,8 @@ class FastInsert:
         return self._compiled[dialect]
 
     def _row(self, adapters: list[Adapter | None], values: dict[str, Any]) -> tuple[Any, ...]:
-        unknown = set(values) - {c.name for c in self.columns}
-        if unknown:
+        if not self._names.issuperset(values):
+            unknown = set(values) - self._names
             raise KeyError(f"{self.table.name} has no column(s) {sorted(unknown)}")
         row = []
         for column, adapt in zip(self.columns, adapters, strict=True):
