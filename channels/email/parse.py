@@ -11,7 +11,9 @@ import datetime as dt
 import email
 import email.utils
 import hashlib
+import itertools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import Message as MimePart
 from email.policy import compat32
@@ -25,6 +27,8 @@ MAX_PARTS = 300
 # tiny message/rfc822 parts is 400,000 objects, 14 s of CPU and 700 MB of memory.
 MAX_PART_MARKERS = 3000
 _PART_MARKER = re.compile(rb"^content-type:", re.IGNORECASE | re.MULTILINE)
+_BOUNDARY = re.compile(rb'boundary\s*=\s*"?([^"\s;]{1,70})', re.IGNORECASE)
+_DELIMITER = re.compile(rb"^--(\S{1,72})", re.MULTILINE)
 MAX_HEADER_ID_CHARS = 250  # Message.external_id / thread_id are VARCHAR(255)
 _HEADER_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _AUTO_SENDERS = re.compile(r"^(mailer-daemon|postmaster|mail-daemon|mailerdaemon)$", re.I)
@@ -109,13 +113,25 @@ def parse_mail(raw: bytes, envelope_from: str = "") -> ParsedMail:
 
 
 def _check_part_count(raw: bytes) -> None:
-    """Every MIME part has a Content-Type header; count those lines in the raw bytes."""
-    if raw.count(b"ontent-") < MAX_PART_MARKERS:  # the common case, at memchr speed
+    """Count, in the raw bytes, the lines that start a part: Content-Type headers, and the
+    delimiter lines of declared boundaries (a part may have no headers at all). Cheap byte
+    counts first; the regular expressions only run on mail that might be a bomb."""
+    if len(raw) < MAX_PART_MARKERS * 4:  # too short to hold that many parts
         return
-    markers = sum(1 for _ in zip(_PART_MARKER.finditer(raw), range(MAX_PART_MARKERS + 1),
-                                 strict=False))
-    if markers > MAX_PART_MARKERS:
+    limit = MAX_PART_MARKERS + 1
+    too_many = raw.count(b"ontent-") >= limit and _at_least(_PART_MARKER.finditer(raw), limit)
+    if not too_many and raw.count(b"\n--") >= limit:
+        declared = _BOUNDARY.finditer(raw)
+        boundaries = {m.group(1) for m in itertools.islice(declared, limit)}
+        too_many = len(boundaries) >= limit or _at_least(
+            (m for m in _DELIMITER.finditer(raw)
+             if m.group(1) in boundaries or m.group(1)[:-2] in boundaries), limit)
+    if too_many:
         raise UnreadableMail(f"the message has more than {MAX_PART_MARKERS} MIME parts")
+
+
+def _at_least(items: Iterator[object], count: int) -> bool:
+    return sum(1 for _ in itertools.islice(items, count)) >= count
 
 
 class _Collector:

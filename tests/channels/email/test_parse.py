@@ -117,8 +117,12 @@ def test_too_many_parts_are_refused_with_a_reason() -> None:
     head = b"From: a@mail.example\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n"
     with pytest.raises(UnreadableMail, match="more than 3000 MIME parts"):
         parse_mail(head + part * 5000 + b"--B--\r\n")
+    with pytest.raises(UnreadableMail, match="more than 3000 MIME parts"):  # no headers
+        parse_mail(head + b"--B\r\n\r\nx\r\n" * 5000 + b"--B--\r\n")
     mail = parse_mail(head + part * 1000 + b"--B--\r\n")  # many, but not absurd: read
     assert any("were not read" in note for note in mail.skipped)
+    lines = b"-- a comment, not a boundary\r\n" * 5000  # text that only looks like parts
+    assert "a comment" in parse_mail(b"From: a@mail.example\r\n\r\n" + lines).text
 
 
 def test_moderate_nesting_is_read_to_a_limit() -> None:
