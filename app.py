@@ -21,9 +21,19 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import make_server
 
-from caseboard import api, auth, board, board_queues, web_auth
+from caseboard import (
+    api,
+    auth,
+    board,
+    board_queues,
+    satisfaction_web,
+    supervisor,
+    supervisor_actions,
+    web_auth,
+)
 from caseboard.assignment import assign_waiting
 from caseboard.services import Services, build_services, prepare_database, seed_demo
+from caseboard.supervisor_workers import supervisor_workers
 from caseboard.workers import Worker
 from knowledge_base import cli as kb_cli
 from knowledge_base import web as kb_web
@@ -61,6 +71,10 @@ def create_app(config: Any = None, services: Services | None = None) -> Flask:
     app.register_blueprint(web_auth.bp)
     app.register_blueprint(board.bp)
     app.register_blueprint(board_queues.bp)  # /board: my cases, queues, live events
+    app.register_blueprint(supervisor.bp)  # /supervisor: dashboard, reports, charts
+    app.register_blueprint(supervisor_actions.bp)  # /supervisor: reassign, agents, extensions
+    app.register_blueprint(supervisor_actions.agent_bp)  # /board/extension: agents ask for time
+    app.register_blueprint(satisfaction_web.bp)  # /satisfaction/<token>: public survey answer
     kb_web.init_app(app, services.kb)
     for module_name in CHANNEL_MODULES:
         importlib.import_module(module_name).init_channel(app, services)
@@ -103,6 +117,7 @@ def serve(config: Any) -> int:
         Worker("outbox", services.dispatcher.send_one, poll, stop),
         # Push departments: no case waits while a qualified agent has room.
         Worker("assigner", lambda: bool(assign_waiting(services.database, config)), poll, stop),
+        *supervisor_workers(services, poll, stop),  # counters, time-limit monitor, surveys
     ]
     server = make_server(config["web.host"], config["web.port"], app, threaded=True)
 

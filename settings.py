@@ -143,6 +143,11 @@ SETTINGS: tuple[Setting, ...] = (
             _positive),
     Setting("time_limits.at_risk_fraction", float, 0.8,
             "Share of a time limit after which a case is at risk", _fraction),
+    Setting("supervisor.public_url", str, "http://127.0.0.1:8080",
+            "Address citizens reach the site at, for satisfaction survey links"),
+    Setting("supervisor.low_score", int, 2,
+            "A satisfaction score at or below this reopens the case for a supervisor",
+            lambda v: None if 1 <= v <= 5 else "must be between 1 and 5"),
     Setting("demo.enabled", bool, True,
             "Seed the demo administration (users, cases) on first start", env="CC_DEMO"),
 )

@@ -1,0 +1,163 @@
+"""Satisfaction: after a case is resolved, ask the citizen for a 1-5 score on its channel.
+
+A consumer of the audit trail (cursor "survey") sees each `resolve` event exactly once and, in
+the same transaction, stores a Survey and queues its message through the outbox (kind
+"survey"). The message carries a signed link /satisfaction/<token>: the token names the survey
+and cannot be forged or guessed. A low score reopens the case and alerts the supervisors.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlmodel import Session, col, select
+
+from caseboard import audit, outbox, workflow
+from caseboard.audit_feed import fold_next
+from caseboard.db import Database
+from caseboard.models import AuditEvent, Case, CaseStatus, CitizenIdentity, Message, User, utcnow
+from caseboard.supervisor_models import SupervisorAlert, Survey
+from caseboard.timelimits import BusinessCalendar
+from settings import Config
+
+CURSOR = "survey"
+SCORES = (1, 2, 3, 4, 5)
+# Which identity reaches the citizen on each channel (a phone case gets a callback question).
+_IDENTITY = {"email": "email", "sms": "phone", "whatsapp": "phone", "phone": "phone",
+             "webchat": "chat", "letter": "address"}
+_FALLBACK = (("email", "email"), ("sms", "phone"))
+QUESTION = {"en": "How satisfied are you with how we handled {reference}? "
+                  "Choose 1 (not at all) to 5 (very): {url}",
+            "zh": "您对我们处理 {reference} 的满意度如何？"
+                  "请选择 1（很不满意）到 5（非常满意）：{url}"}
+
+
+def signing_key(config: Config) -> str:
+    """The same secret the web app signs sessions with (web.secret_key or the stored key)."""
+    key = config["web.secret_key"]
+    if key:
+        return str(key)
+    return (config.data_dir / "secret_key").read_text().strip()
+
+
+def _serializer(secret: str) -> URLSafeSerializer:
+    return URLSafeSerializer(secret, salt="satisfaction-survey")
+
+
+def token_for(secret: str, survey_id: int) -> str:
+    return _serializer(secret).dumps(survey_id)
+
+
+def survey_id_from(secret: str, token: str) -> int | None:
+    try:
+        value = _serializer(secret).loads(token)
+    except BadSignature:
+        return None
+    return value if isinstance(value, int) else None
+
+
+class SurveySender:
+    """Folds `resolve` events into surveys queued on the outbox."""
+
+    def __init__(self, database: Database, config: Config) -> None:
+        self.database = database
+        self.config = config
+
+    def step(self) -> bool:
+        return fold_next(self.database, CURSOR, self.fold)
+
+    def fold(self, session: Session, events: list[AuditEvent]) -> None:
+        secret = signing_key(self.config)
+        for event in events:
+            if event.action == "resolve" and event.case_id is not None:
+                self._ask(session, event.case_id, secret, event.at)
+
+    def _ask(self, session: Session, case_id: int, secret: str, at: dt.datetime) -> None:
+        case = session.get(Case, case_id)
+        if case is None:
+            return
+        target = _recipient(session, case)
+        if target is None:
+            return
+        channel, recipient = target
+        article = session.execute(
+            select(Message.article_slug)
+            .where(col(Message.case_id) == case_id, col(Message.article_slug).is_not(None))
+            .order_by(col(Message.id).desc()).limit(1)).scalar_one_or_none()
+        survey = Survey(case_id=case_id, channel=case.channel, department_id=case.department_id,
+                        agent_user_id=case.assigned_user_id, article_slug=article, created_at=at)
+        session.add(survey)
+        session.flush()
+        assert survey.id is not None
+        url = f"{self.config['supervisor.public_url'].rstrip('/')}/satisfaction/" \
+              f"{token_for(secret, survey.id)}"
+        language = "zh" if case.language.startswith("zh") else "en"
+        payload = {"reference": case.reference, "language": language, "url": url,
+                   "score_urls": {str(s): f"{url}?score={s}" for s in SCORES},
+                   "text": QUESTION[language].format(reference=case.reference, url=url)}
+        outbox.enqueue(session, case_id=case_id, channel=channel, recipient=recipient,
+                       kind="survey", payload=payload)
+        audit.record(session, case_id, "system", "survey_queued", channel, survey_id=survey.id)
+
+
+def _recipient(session: Session, case: Case) -> tuple[str, str] | None:
+    identities = dict(session.execute(
+        select(CitizenIdentity.kind, CitizenIdentity.value)
+        .where(col(CitizenIdentity.citizen_id) == case.citizen_id)
+        .order_by(col(CitizenIdentity.id))).tuples().all())
+    kind = _IDENTITY.get(case.channel)
+    if kind is not None and identities.get(kind):
+        return case.channel, identities[kind]
+    for channel, fallback in _FALLBACK:
+        if identities.get(fallback):
+            return channel, identities[fallback]
+    return None
+
+
+def record_score(session: Session, survey_id: int, score: int, calendar: BusinessCalendar,
+                 low_score: int, now: dt.datetime | None = None) -> Survey:
+    """Store the citizen's answer (the first one counts); a low score reopens the case."""
+    if score not in SCORES:
+        raise ValueError("the score must be 1, 2, 3, 4 or 5")
+    survey = session.get(Survey, survey_id)
+    if survey is None:
+        raise LookupError("no such survey")
+    if survey.score is not None:
+        return survey
+    now = now or utcnow()
+    survey.score, survey.answered_at = score, now
+    session.add(survey)
+    audit.record(session, survey.case_id, "citizen", "satisfaction_scored", survey.channel,
+                 score=score, survey_id=survey_id)
+    if score <= low_score:
+        _reopen_for_supervisor(session, survey, calendar, now)
+    return survey
+
+
+def _reopen_for_supervisor(session: Session, survey: Survey, calendar: BusinessCalendar,
+                           now: dt.datetime) -> None:
+    case = session.get(Case, survey.case_id)
+    assert case is not None
+    if case.status in (CaseStatus.RESOLVED, CaseStatus.ANSWERED):
+        workflow.apply(session, case, "reopen", "citizen", calendar=calendar,
+                       channel=survey.channel, reason=f"low satisfaction score {survey.score}",
+                       now=now)
+    session.add(SupervisorAlert(case_id=survey.case_id, kind="low_score", raised_at=now,
+                                message=f"{case.reference} scored {survey.score}/5: "
+                                        "reopened for a supervisor to look at"))
+
+
+def scores_by(session: Session, dimension: str) -> list[dict[str, Any]]:
+    """Average score and count per department, channel, agent or article."""
+    column: Any = {"department": Survey.department_id, "channel": Survey.channel,
+                   "article": Survey.article_slug, "agent": User.username}[dimension]
+    query = (select(column, sa.func.avg(Survey.score), sa.func.count())
+             .where(col(Survey.score).is_not(None)))
+    if dimension == "agent":
+        query = query.join(User, col(User.id) == Survey.agent_user_id)
+    rows = session.execute(query.group_by(column).order_by(column))
+    return [{"key": key or "(none)", "average": round(float(avg), 2), "count": int(count)}
+            for key, avg, count in rows]

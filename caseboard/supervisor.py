@@ -1,0 +1,139 @@
+"""Supervisor pages under /supervisor (supervisors and admins): the live dashboard, reports,
+satisfaction and charts. The actions (reassigning, agents, extensions) are in
+supervisor_actions.py; the public survey page in satisfaction_web.py.
+
+The dashboard reads only the counter tables and small indexed queries (supervisor_queries);
+the page polls /supervisor/live, a fragment rendered by the same template, every few seconds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    render_template,
+    request,
+    stream_with_context,
+)
+from flask.typing import ResponseReturnValue
+
+from caseboard import charts, reports, satisfaction, supervisor_queries
+from caseboard.models import utcnow
+from caseboard.services import Services
+from caseboard.web_auth import current_user, login_required
+
+bp = Blueprint("supervisor", __name__, url_prefix="/supervisor", template_folder="templates",
+               static_folder="static", static_url_path="/static")
+
+LIVE_POLL_MS = 2000
+MAX_REPORT_DAYS = 3660
+
+
+def _services() -> Services:
+    services: Services = current_app.extensions["contact_centre"]
+    return services
+
+
+def _dashboard_data() -> dict[str, object]:
+    services = _services()
+    with services.database.read() as db:
+        return supervisor_queries.dashboard(db, services.config, utcnow())
+
+
+@bp.get("")
+@bp.get("/")
+@login_required("supervisor")
+def dashboard() -> ResponseReturnValue:
+    services = _services()
+    return render_template("supervisor/dashboard.html", user=current_user(),
+                           data=_dashboard_data(), departments=_department_names(services),
+                           poll_ms=LIVE_POLL_MS)
+
+
+@bp.get("/live")
+@login_required("supervisor")
+def live() -> ResponseReturnValue:
+    """The dashboard's changing part alone, polled by the page."""
+    return render_template("supervisor/dashboard_live.html", data=_dashboard_data(),
+                           departments=_department_names(_services()))
+
+
+@bp.get("/dashboard.json")
+@login_required("supervisor")
+def dashboard_json() -> ResponseReturnValue:
+    return supervisor_queries.as_json(_dashboard_data())
+
+
+def _department_names(services: Services) -> dict[str, str]:
+    return {d.id: d.name.get("en", d.id) for d in services.config.departments}
+
+
+# ---------------------------------------------------------------- reports
+
+
+def _period() -> tuple[dt.datetime, dt.datetime]:
+    """?from=YYYY-MM-DD&to=YYYY-MM-DD (local days, both included); default: this month."""
+    tz = _services().config.timezone
+    today = utcnow().astimezone(tz).date()
+    try:
+        first = dt.date.fromisoformat(request.args.get("from") or today.replace(day=1)
+                                      .isoformat())
+        last = dt.date.fromisoformat(request.args.get("to") or today.isoformat())
+    except ValueError:
+        abort(400, "Dates must look like 2026-11-30.")
+    if last < first or (last - first).days > MAX_REPORT_DAYS:
+        abort(400, "The period must run forwards and last at most ten years.")
+    start = dt.datetime.combine(first, dt.time(), tz).astimezone(dt.UTC)
+    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tz).astimezone(dt.UTC)
+    return start, end
+
+
+@bp.get("/reports/cases.csv")
+@login_required("supervisor")
+def cases_csv() -> ResponseReturnValue:
+    start, end = _period()
+    database = _services().database
+    rows = reports.case_rows(database, start, end, utcnow())
+    name = f"cases-{start:%Y%m%d}-{end:%Y%m%d}.csv"
+    return Response(stream_with_context(reports.csv_text(rows)), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.get("/reports")
+@login_required("supervisor")
+def monthly() -> ResponseReturnValue:
+    services = _services()
+    tz = services.config.timezone
+    month = request.args.get("month") or utcnow().astimezone(tz).strftime("%Y-%m")
+    try:
+        first, after = reports.month_bounds(month, tz)
+    except ValueError:
+        abort(400, "The month must look like 2026-11.")
+    with services.database.read() as db:
+        summary = reports.monthly_summary(db, first, after, tz)
+    return render_template("supervisor/monthly.html", user=current_user(), month=month,
+                           first=first, last=after - dt.timedelta(days=1), summary=summary,
+                           departments=_department_names(services))
+
+
+@bp.get("/satisfaction")
+@login_required("supervisor")
+def satisfaction_scores() -> ResponseReturnValue:
+    with _services().database.read() as db:
+        tables = {name: satisfaction.scores_by(db, name)
+                  for name in ("department", "channel", "agent", "article")}
+    return render_template("supervisor/satisfaction.html", user=current_user(), tables=tables)
+
+
+@bp.get("/charts")
+@login_required("supervisor")
+def chart_page() -> ResponseReturnValue:
+    services = _services()
+    now = utcnow()
+    with services.database.read() as db:
+        figures = charts.all_charts(db, services.config.timezone, now)
+    return render_template("supervisor/charts.html", user=current_user(), figures=figures)
