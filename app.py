@@ -25,10 +25,12 @@ from caseboard import (
     api,
     auth,
     board,
+    board_case,
     board_queues,
     satisfaction_web,
     supervisor,
     supervisor_actions,
+    walk_in,
     web_auth,
 )
 from caseboard.assignment import assign_waiting
@@ -71,6 +73,8 @@ def create_app(config: Any = None, services: Services | None = None) -> Flask:
     app.register_blueprint(web_auth.bp)
     app.register_blueprint(board.bp)
     app.register_blueprint(board_queues.bp)  # /board: my cases, queues, live events
+    app.register_blueprint(board_case.bp)  # /board/case/<reference>: the case page
+    app.register_blueprint(walk_in.bp)  # /board/walk-in: the walk-in desk
     app.register_blueprint(supervisor.bp)  # /supervisor: dashboard, reports, charts
     app.register_blueprint(supervisor_actions.bp)  # /supervisor: reassign, agents, extensions
     app.register_blueprint(supervisor_actions.agent_bp)  # /board/extension: agents ask for time

@@ -1,0 +1,211 @@
+"""Answering a case: which channels can reach the citizen, the exact rendering, and Send.
+
+Send writes the reply Message and its outbox item in one transaction, with the article slug
+and version it used. A one-time form token makes a double submission write once; the case's
+updated_at from page load makes a reply on a changed case wait until the agent looks again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import exc
+from sqlmodel import Session, col, select
+
+from caseboard import audit, outbox, workflow
+from caseboard.case_models import FormSubmission
+from caseboard.models import Case, CaseStatus, Citizen, CitizenIdentity, Message, User, utcnow
+from caseboard.timelimits import BusinessCalendar
+from knowledge_base.render import render
+from knowledge_base.render_sms import count_sms
+from knowledge_base.render_types import ArticleText, Rendering, ReplyContext
+from knowledge_base.service import KnowledgeBase
+
+MAX_REPLY_CHARS = 10_000
+# Reply channel → the identity kind that reaches the citizen there.
+REPLY_CHANNELS = {"email": "email", "sms": "phone", "whatsapp": "phone", "webchat": "chat",
+                  "letter": "address"}
+
+
+class ReplyError(ValueError):
+    """The reply cannot be sent as it is; nothing was written."""
+
+
+class StaleCaseError(ReplyError):
+    """The case changed after the page was loaded: the agent should look again."""
+
+
+@dataclass(frozen=True)
+class ReplyTarget:
+    channel: str
+    recipient: str
+
+
+def reply_targets(session: Session, case: Case) -> list[ReplyTarget]:
+    """Every channel the citizen can be answered on, the case's own channel first."""
+    identities = session.execute(select(CitizenIdentity.kind, CitizenIdentity.value).where(
+        col(CitizenIdentity.citizen_id) == case.citizen_id)
+        .order_by(col(CitizenIdentity.id))).all()
+    first: dict[str, str] = {}
+    for kind, value in identities:
+        first.setdefault(kind, value)
+    order = sorted(REPLY_CHANNELS, key=lambda ch: (ch != case.channel, ch))
+    return [ReplyTarget(ch, first[REPLY_CHANNELS[ch]]) for ch in order
+            if REPLY_CHANNELS[ch] in first]
+
+
+@dataclass(frozen=True)
+class Draft:
+    channel: str
+    text: str
+    article: str = ""  # "slug:language" or empty
+    form_token: str = ""
+    version: str = ""  # the case's updated_at when the page was loaded
+
+
+def parse_article(value: str) -> tuple[str, str] | None:
+    slug, _, language = value.partition(":")
+    return (slug, language) if slug and language else None
+
+
+def article_text(kb: KnowledgeBase, value: str, help_base: str) -> ArticleText | None:
+    parsed = parse_article(value)
+    if parsed is None:
+        return None
+    published = kb.published(*parsed)
+    if published is None:
+        raise ReplyError(f"the article {value!r} is not published")
+    version = published.version
+    return ArticleText(slug=published.article.slug, version=version.number,
+                       language=published.article.language, title=version.title,
+                       short_answer=version.short_answer, body_markdown=version.body,
+                       key_facts=tuple(version.key_facts),
+                       url=f"{help_base}/help/{published.article.language}/"
+                           f"{published.article.slug}")
+
+
+def preview(session: Session, kb: KnowledgeBase, case: Case, user: User, draft: Draft,
+            administration: str, help_base: str) -> Rendering:
+    """Exactly what the citizen gets on the chosen channel."""
+    if draft.channel not in {t.channel for t in reply_targets(session, case)}:
+        raise ReplyError(f"the citizen cannot be reached by {draft.channel}")
+    if len(draft.text) > MAX_REPLY_CHARS:
+        raise ReplyError(f"the reply is too long ({len(draft.text)} characters; at most "
+                         f"{MAX_REPLY_CHARS})")
+    article = article_text(kb, draft.article, help_base)
+    citizen = session.get(Citizen, case.citizen_id)
+    context = ReplyContext(reference=case.reference, citizen_name=citizen.name if citizen else "",
+                           agent_text=draft.text.strip(),
+                           agent_name=user.display_name or user.username,
+                           administration=administration, language=case.language or "en")
+    if article is not None:
+        try:
+            return render(draft.channel, article, context)
+        except ValueError as error:
+            raise ReplyError(str(error)) from error
+    if not draft.text.strip():
+        raise ReplyError("write a reply or insert an article")
+    return _plain(draft.channel, case, context)
+
+
+def _plain(channel: str, case: Case, context: ReplyContext) -> Rendering:
+    """A reply of the agent's own words only, laid out like the article renderings."""
+    text = context.agent_text
+    if channel in ("sms", "whatsapp"):
+        body = " ".join(text.split()) + f" Ref {case.reference}"
+        count = count_sms(body)
+        return Rendering(channel, body, segments=count.segments, encoding=count.encoding)
+    if channel == "email":
+        greeting = f"Dear {context.citizen_name}," if context.citizen_name else "Hello,"
+        body = (f"{greeting}\n\nYour reference: {case.reference}\n\n{text}\n\nKind regards,\n"
+                f"{context.agent_name}\n{context.administration}")
+        subject = " ".join(f"[{case.reference}] {case.subject or 'Your case'}".split())
+        return Rendering(channel, body, subject=subject[:250])
+    if channel == "letter":
+        body = (f"Your reference: {case.reference}\n\n{text}\n\nYours sincerely,\n"
+                f"{context.agent_name}\n{context.administration}")
+        return Rendering(channel, body, subject=case.subject or None)
+    return Rendering(channel, text)
+
+
+def send(session: Session, kb: KnowledgeBase, case: Case, user: User, draft: Draft, *,
+         administration: str, help_base: str, calendar: BusinessCalendar,
+         now: dt.datetime | None = None) -> tuple[int, bool]:
+    """Write the reply and its outbox item. Returns (message id, written now?).
+
+    A token seen before returns the first reply's message and writes nothing.
+    """
+    now = now or utcnow()
+    earlier = earlier_submission(session, draft.form_token)
+    if earlier is not None:
+        return earlier, False
+    if draft.version and draft.version != case.updated_at.isoformat():
+        raise StaleCaseError("this case changed since you opened it: look again, then send")
+    rendering = preview(session, kb, case, user, draft, administration, help_base)
+    target = next(t for t in reply_targets(session, case) if t.channel == draft.channel)
+    message = Message(case_id=case.id or 0, direction="out", channel=draft.channel,
+                      sender=user.username, subject=rendering.subject or "",
+                      text=rendering.text, language=case.language, delivery_status="queued",
+                      author_user_id=user.id, article_slug=rendering.article_slug or None,
+                      article_version=rendering.article_version or None,
+                      details={"to": target.recipient, "agent_text": draft.text.strip()},
+                      created_at=now)
+    session.add(message)
+    session.flush()
+    assert message.id is not None
+    claim_token(session, draft.form_token, user, case, "reply", message.id, now)
+    payload = {"text": rendering.text, "html": rendering.html or "",
+               "subject": rendering.subject or "", "language": case.language or "en",
+               "reference": case.reference}
+    outbox.enqueue(session, case_id=case.id or 0, channel=draft.channel,
+                   recipient=target.recipient, kind="reply", payload=payload,
+                   message_id=message.id, now=now)
+    audit.record(session, case.id, user.username, "reply", "board", reply_channel=draft.channel,
+                 message_id=message.id, article=rendering.article_slug or None,
+                 article_version=rendering.article_version or None)
+    _answered(session, case, user, calendar, now)
+    return message.id, True
+
+
+def _answered(session: Session, case: Case, user: User, calendar: BusinessCalendar,
+              now: dt.datetime) -> None:
+    """A reply is the first response: move the case along where the workflow allows."""
+    if case.status == CaseStatus.ACCEPTED:
+        workflow.apply(session, case, "start", user.username, calendar=calendar,
+                       channel="board", now=now)
+    if case.status == CaseStatus.IN_PROGRESS:
+        workflow.apply(session, case, "answer", user.username, calendar=calendar,
+                       channel="board", now=now)
+        return
+    if case.first_response_at is None:
+        case.first_response_at = now
+    case.updated_at = now
+    session.add(case)
+
+
+def earlier_submission(session: Session, token: str) -> int | None:
+    """The message written by an earlier submission of this form, if there was one."""
+    if not token:
+        raise ReplyError("the form has no submission token: reload the page")
+    row = session.get(FormSubmission, token)
+    if row is None:
+        return None
+    return row.message_id or 0
+
+
+def claim_token(session: Session, token: str, user: User, case: Case, kind: str,
+                message_id: int | None, now: dt.datetime) -> None:
+    """Insert the token; a concurrent twin makes this fail and roll the whole write back."""
+    if len(token) > 64:
+        raise ReplyError("the form's submission token is not valid: reload the page")
+    session.add(FormSubmission(token=token, user_id=user.id or 0, case_id=case.id,
+                               kind=kind, message_id=message_id, created_at=now))
+    try:
+        session.flush()
+    except exc.IntegrityError as error:
+        raise DuplicateSubmission(token) from error
+
+
+class DuplicateSubmission(ReplyError):
+    """The same form was submitted twice at once; the other submission won."""
