@@ -1,0 +1,26 @@
+"""The phone channel through Twilio: the voice menu, SMS and WhatsApp, delivery callbacks.
+
+views.py is the blueprint under /twilio/ (every webhook checks X-Twilio-Signature, see
+security.py) plus /board/calls; sms.py and voice.py/calls.py turn webhooks into contacts;
+outbound.py sends SMS from the outbox; keywords.py keeps STOP/START opt-outs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from caseboard.outbox import register_transport
+from caseboard.services import Services
+
+
+def init_channel(app: Any, services: Services) -> None:
+    from channels.phone.outbound import SmsTransport
+    from channels.phone.views import bp
+
+    register_transport("sms", SmsTransport(services.config, services.database, "sms"))
+    register_transport("whatsapp", SmsTransport(services.config, services.database,
+                                                "whatsapp"))
+    app.register_blueprint(bp)
+    csrf = app.extensions.get("csrf")
+    if csrf is not None:  # Twilio cannot send a CSRF token; its signature authenticates it
+        csrf.exempt(bp)
