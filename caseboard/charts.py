@@ -127,7 +127,7 @@ def backlog_trend(session: Session, tz: dt.tzinfo, now: dt.datetime) -> Markup:
     values: dict[dt.date, int] = dict(session.execute(
         sa.select(col(DailyCounter.day), col(DailyCounter.value))
         .where(col(DailyCounter.metric) == "backlog", col(DailyCounter.day) >= days[0])
-    ).tuples().all())
+    ).all())
     series: list[float] = []
     last = 0.0
     for day in days:  # a day without changes kept yesterday's backlog

@@ -136,7 +136,10 @@ class CounterFolder:
         if event.action in ("created", "message_received"):
             daily[(day, hour, "contacts", "", event.channel or channel)] += 1
         if event.action == "created":
-            daily[(day, -1, "created", department, channel)] += 1
+            # A contact may be filed after it arrived (a letter scanned later): count it on
+            # the day the case says it was opened.
+            opened = row.created_at.astimezone(self.tz).date() if row is not None else day
+            daily[(opened, -1, "created", department, channel)] += 1
         elif event.action == "return":
             returned_by = str(event.details.get("from_department") or department)
             daily[(day, -1, "returns", returned_by, channel)] += 1

@@ -64,7 +64,7 @@ def case_rows(database: Database, start: dt.datetime, end: dt.datetime,
             used = _channels_used(session, ids)
             scores = _scores(session, ids)
             if not usernames:
-                usernames = dict(session.execute(select(User.id, User.username)).tuples().all())
+                usernames = dict(session.execute(select(User.id, User.username)).all())
         for c in cases:
             channels = sorted(used.get(c.id, set()) | {c.channel})
             yield (c.reference, _iso(c.created_at), c.channel, " ".join(channels),

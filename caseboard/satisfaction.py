@@ -107,7 +107,7 @@ def _recipient(session: Session, case: Case) -> tuple[str, str] | None:
     identities = dict(session.execute(
         select(CitizenIdentity.kind, CitizenIdentity.value)
         .where(col(CitizenIdentity.citizen_id) == case.citizen_id)
-        .order_by(col(CitizenIdentity.id))).tuples().all())
+        .order_by(col(CitizenIdentity.id))).all())
     kind = _IDENTITY.get(case.channel)
     if kind is not None and identities.get(kind):
         return case.channel, identities[kind]

@@ -1,0 +1,109 @@
+"""Satisfaction surveys: queued once through the outbox after a resolution, answered through
+the signed public link (GET asks, POST with CSRF records), a low score reopens the case."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlmodel import col, select
+
+from caseboard.models import AuditEvent, Case, OutboxItem
+from caseboard.satisfaction import SurveySender, scores_by
+from caseboard.services import Services
+from caseboard.supervisor_models import SupervisorAlert, Survey
+from tests.caseboard.test_sign_in import sign_in
+from tests.caseboard.test_supervisor_dashboard import act, give, new_case, staff
+
+__all__ = ["staff"]
+
+
+def resolved_case(services: Services, channel: str = "email") -> int:
+    case = new_case(services, "housing", channel)
+    give(services, case.case_id, "alice")
+    for action in ("accept", "start", "resolve"):
+        act(services, case.case_id, action)
+    return case.case_id
+
+
+def survey_items(services: Services) -> list[OutboxItem]:
+    with services.database.read() as session:
+        return list(session.execute(select(OutboxItem).where(col(OutboxItem.kind) == "survey")
+                                    .order_by(col(OutboxItem.id))).scalars())
+
+
+def survey_path(item: OutboxItem) -> str:
+    match = re.search(r"(/satisfaction/[^?\s]+)", item.payload["url"])
+    assert match, item.payload
+    return match.group(1)
+
+
+def csrf(page: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match
+    return match.group(1)
+
+
+def test_survey_queued_once_on_the_cases_channel(app: Flask, staff: None,
+                                                 services: Services) -> None:
+    case_id = resolved_case(services, "sms")
+    sender = SurveySender(services.database, services.config)
+    sender.step()
+    sender.step()  # nothing new: no second survey
+    items = survey_items(services)
+    assert len(items) == 1
+    item = items[0]
+    assert item.case_id == case_id and item.channel == "sms"
+    assert item.recipient.startswith("+4477008")
+    assert item.payload["url"].startswith("http://127.0.0.1:8080/satisfaction/")
+    assert item.payload["url"] in item.payload["text"]
+    assert set(item.payload["score_urls"]) == {"1", "2", "3", "4", "5"}
+
+
+def test_one_click_link_records_a_score_and_keeps_the_first(
+        app: Flask, client: FlaskClient, staff: None, services: Services) -> None:
+    case_id = resolved_case(services)
+    SurveySender(services.database, services.config).step()
+    path = survey_path(survey_items(services)[0])
+    page = client.get(path + "?score=5")
+    assert page.status_code == 200
+    with services.database.read() as session:
+        assert session.execute(select(Survey.score)).scalar_one() is None  # GET records nothing
+    assert client.post(path, data={"score": "5"}).status_code == 400  # no CSRF token
+    token = csrf(page.get_data(as_text=True))
+    thanks = client.post(path, data={"csrf_token": token, "score": "5"})
+    assert thanks.status_code == 200 and "5 of 5" in thanks.get_data(as_text=True)
+    client.post(path, data={"csrf_token": token, "score": "1"})  # a second answer is ignored
+    with services.database.read() as session:
+        assert session.execute(select(Survey.score)).scalar_one() == 5
+        case = session.get(Case, case_id)
+        assert case is not None and case.status == "resolved"
+    assert client.get(path[:-3] + "abc").status_code == 404  # a tampered token
+    assert client.get("/satisfaction/not-a-token").status_code == 404
+
+
+def test_low_score_reopens_for_a_supervisor_and_scores_are_reported(
+        app: Flask, client: FlaskClient, staff: None, services: Services) -> None:
+    case_id = resolved_case(services)
+    SurveySender(services.database, services.config).step()
+    path = survey_path(survey_items(services)[0])
+    token = csrf(client.get(path).get_data(as_text=True))
+    assert client.post(path, data={"csrf_token": token, "score": "2"}).status_code == 200
+    with services.database.read() as session:
+        case = session.get(Case, case_id)
+        assert case is not None and case.status == "in_progress"
+        kinds = session.execute(select(SupervisorAlert.kind)).scalars().all()
+        actions = session.execute(select(AuditEvent.action).where(
+            col(AuditEvent.case_id) == case_id)).scalars().all()
+        assert scores_by(session, "department") == [
+            {"key": "housing", "average": 2.0, "count": 1}]
+        assert scores_by(session, "agent") == [{"key": "alice", "average": 2.0, "count": 1}]
+        assert scores_by(session, "channel")[0]["key"] == "email"
+    assert kinds == ["low_score"]
+    assert "satisfaction_scored" in actions and "reopen" in actions
+    supervisor = app.test_client()
+    assert sign_in(supervisor, "bob") == 303
+    page = supervisor.get("/supervisor/satisfaction").get_data(as_text=True)
+    assert "<td>housing</td><td>2.0</td><td>1</td>" in page
+    assert "<td>alice</td><td>2.0</td><td>1</td>" in page
