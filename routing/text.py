@@ -38,6 +38,12 @@ STOPWORDS = frozenset((
     "a", "an", "and", "are", "as", "at", "be", "by", "do", "for", "from", "has", "have", "how",
     "i", "in", "is", "it", "its", "me", "my", "no", "not", "of", "off", "on", "or", "our", "out",
     "the", "their", "there", "to", "up", "was", "we", "with",
+    # Everyday words that say nothing of the service ("OPEN up" is not "open a cafe", "all
+    # DAY" is not "bin day", "taken AWAY" is not "passed away").
+    "again", "all", "any", "away", "been", "but", "can", "cant", "could", "day", "get", "got",
+    "had", "help", "if", "into", "just", "keep", "keeps", "need", "open", "over", "please",
+    "put", "so", "some", "still", "take", "taken", "that", "this", "very", "what", "when",
+    "where", "which", "will", "would",
 ))
 
 
