@@ -28,7 +28,7 @@ from caseboard.models import (
 from caseboard.timelimits import BusinessCalendar, clock_state
 from knowledge_base.render_markdown import safe_href
 
-VIEWER_FRESH_SECONDS = 45  # the page says it is still open every 15 s
+VIEWER_FRESH_SECONDS = 20  # the page says it is still open every 5 s
 
 
 class CaseAccessError(PermissionError):

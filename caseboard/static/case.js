@@ -1,4 +1,4 @@
-// Case page: every 15 s tell the server the page is still open, show who else has it open,
+// Case page: every 5 s tell the server the page is still open, show who else has it open,
 // and warn when the case changed since the page was loaded. Only textContent is written.
 (function () {
   "use strict";
@@ -18,6 +18,6 @@
         stale.hidden = data.version === live.dataset.version;
       }).catch(function () { /* offline for a moment: try again at the next beat */ });
   }
-  setInterval(beat, 15000);
+  setInterval(beat, 5000);
   setTimeout(beat, 1000);
 })();

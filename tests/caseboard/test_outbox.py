@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
+import pytest
 from sqlmodel import col, select
 
 from caseboard import outbox
@@ -133,3 +134,106 @@ def test_items_for_a_channel_without_transport_wait(services: Services) -> None:
     dispatcher = Dispatcher(services.database, 3, {"sms": lambda m: ""})
     assert not dispatcher.send_one()
     assert items(services)[0].status == "pending"
+
+
+def _reply(services: Services, channel: str = "sms") -> int:
+    """A reply Message and its outbox item, written together as the case page does."""
+    queue_acknowledgements(services, 1)
+    with services.database.write() as session:
+        case_id = session.execute(select(OutboxItem.case_id)).scalars().first()
+        assert case_id is not None
+        reply = Message(case_id=case_id, direction="out", channel=channel, text="On our way",
+                        delivery_status="queued")
+        session.add(reply)
+        session.flush()
+        outbox.enqueue(session, case_id=case_id, channel=channel, recipient="+447700900123",
+                       kind="reply", payload={"text": "On our way"}, message_id=reply.id)
+        assert reply.id is not None
+        return reply.id
+
+
+def _message(services: Services, message_id: int) -> Message:
+    with services.database.read() as session:
+        stored = session.get(Message, message_id)
+    assert stored is not None
+    return stored
+
+
+def test_reply_status_follows_retries_then_a_permanent_failure(services: Services) -> None:
+    reply_id = _reply(services)
+    outcomes = iter([RetryableSendError("Twilio 503"), PermanentSendError("21211 invalid To")])
+
+    def transport(message: OutgoingMessage) -> str:
+        raise next(outcomes)
+
+    dispatcher = Dispatcher(services.database, 5, {"sms": transport})
+    now = dt.datetime.now(UTC)
+    assert dispatcher.send_one(now)
+    stored = _message(services, reply_id)
+    assert (stored.delivery_status, stored.delivery_error) == ("queued", "retrying: Twilio 503")
+    assert dispatcher.send_one(now + dt.timedelta(minutes=1))
+    stored = _message(services, reply_id)
+    assert (stored.delivery_status, stored.delivery_error) == ("failed", "21211 invalid To")
+    assert not dispatcher.send_one(now + dt.timedelta(days=1))  # failed stays failed
+
+
+def test_reply_fails_with_the_reason_when_retries_run_out(services: Services) -> None:
+    reply_id = _reply(services)
+
+    def down(message: OutgoingMessage) -> str:
+        raise RetryableSendError("connection refused")
+
+    dispatcher = Dispatcher(services.database, 2, {"sms": down})
+    now = dt.datetime.now(UTC)
+    assert dispatcher.send_one(now)
+    assert dispatcher.send_one(now + dt.timedelta(hours=1))
+    stored = _message(services, reply_id)
+    assert (stored.delivery_status, stored.delivery_error) == ("failed", "connection refused")
+    item = [i for i in items(services) if i.message_id == reply_id][0]
+    assert (item.status, item.attempts) == ("failed", 2)
+
+
+def test_a_sent_item_is_never_sent_again(services: Services) -> None:
+    _reply(services)
+    sent: list[int] = []
+
+    def record(message: OutgoingMessage) -> str:
+        sent.append(message.outbox_id)
+        return "SM1"
+
+    dispatcher = Dispatcher(services.database, 3, {"sms": record})
+    now = dt.datetime.now(UTC)
+    assert dispatcher.send_one(now)
+    # long after the lease would have run out, the sent item is still not due again
+    assert not dispatcher.send_one(now + dt.timedelta(days=2))
+    assert len(sent) == 1
+
+
+def test_postgresql_dispatchers_skip_a_row_another_one_holds(services: Services) -> None:
+    """FOR UPDATE SKIP LOCKED: while one worker holds an item's row lock, another takes the
+    next item instead of waiting (or sending the same one)."""
+    if services.database.is_sqlite:
+        pytest.skip("SKIP LOCKED is PostgreSQL's; SQLite serialises writers (BEGIN IMMEDIATE)")
+    queue_acknowledgements(services, 2)
+    first, second = items(services)
+    sent: list[int] = []
+
+    def record(message: OutgoingMessage) -> str:
+        sent.append(message.outbox_id)
+        return ""
+
+    dispatcher = Dispatcher(services.database, 3, {"email": record})
+    done = threading.Event()
+
+    def claim() -> None:
+        dispatcher.send_one()
+        done.set()
+
+    with services.database.write() as holder:
+        holder.execute(select(OutboxItem).where(col(OutboxItem.id) == first.id)
+                       .with_for_update())
+        worker = threading.Thread(target=claim)
+        worker.start()
+        assert done.wait(10), "the dispatcher waited for the locked row"
+        worker.join()
+    assert sent == [second.id]
