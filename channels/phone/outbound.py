@@ -137,16 +137,18 @@ class SmsTransport:
                                        "to": message.recipient}, created_at=utcnow())
             if sid and not sid.startswith("file:"):
                 row.external_id = sid
-            if _RANK.get(row.delivery_status, 0) <= _RANK.get(status, 0):
-                row.delivery_status = status  # a delivery callback may have come first
+            current = _RANK.get(row.delivery_status, 0)
+            if current < _FINAL or current <= _RANK.get(status, 0):
+                row.delivery_status = status  # unless a delivery callback came first
             row.delivery_error = error[:1000]
             session.add(row)
             session.flush()
             return row.id
 
 
-_RANK = {"": 0, "received": 0, "queued": 1, "sending": 2, "failed": 2, "sent": 3,
+_RANK = {"": 0, "received": 0, "queued": 1, "sending": 2, "sent": 3, "failed": 4,
          "delivered": 4, "undelivered": 4, "read": 5}
+_FINAL = 4  # states only Twilio's callbacks report
 
 
 def classify(error: TwilioRestException) -> Exception:

@@ -293,7 +293,7 @@ class Voice:
 
 
 def _yes(heard: str) -> bool:
-    words = heard.replace("。", " ").replace(".", " ")
+    words = re.sub(r"[^\w']+", " ", heard)
     if any(no in words for no in NO_WORDS if not no.isascii()) or any(
             f" {no} " in f" {words} " for no in NO_WORDS if no.isascii()):
         return False

@@ -74,9 +74,15 @@ def phone_services(phone_config: Config) -> Iterator[Services]:
 
 
 @pytest.fixture
-def phone_app(phone_config: Config, phone_services: Services) -> Flask:
-    from app import create_app
+def phone_app(phone_config: Config, phone_services: Services,
+              monkeypatch: pytest.MonkeyPatch) -> Flask:
+    import app as app_module
 
+    # The phone channel is registered in app.py; only it is loaded here, so these tests
+    # do not depend on other channels' state in the shared tree.
+    assert "channels.phone" in app_module.CHANNEL_MODULES
+    monkeypatch.setattr(app_module, "CHANNEL_MODULES", ("channels.phone",))
+    create_app = app_module.create_app
     application = create_app(phone_config, phone_services)
     application.config["TESTING"] = True
     return application

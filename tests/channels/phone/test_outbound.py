@@ -1,0 +1,146 @@
+"""Outbound SMS through the outbox: the real twilio client against a local recording server,
+delivery callbacks, error mapping, opt-outs, and files when no account is configured."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlmodel import col, select
+
+from caseboard.models import Message, OutboxItem
+from caseboard.services import Services
+from channels.phone.models import SmsOptOut
+from tests.channels.phone.conftest import MESSAGING, PUBLIC, TOKEN, Post, RecordingApi, payload
+
+ACCOUNT = "AC" + "a" * 32
+pytestmark = pytest.mark.ports
+
+
+@pytest.fixture
+def phone_env(twilio_api: RecordingApi) -> dict[str, str]:
+    return {"CC_TWILIO_AUTH_TOKEN": TOKEN, "CC_TWILIO_PUBLIC_URL": PUBLIC,
+            "CC_TWILIO_ACCOUNT_SID": ACCOUNT, "CC_PHONE_API_BASE_URL": twilio_api.url,
+            "CC_PHONE_FROM_NUMBER": "+442071838750"}
+
+
+def text_in(post: Post, body: str = "The bins on Elm Road were not collected") -> None:
+    params = payload(MESSAGING, "receiveValid")
+    params["Body"] = body
+    assert post("/twilio/sms", params).status_code == 200
+
+
+def outbox(services: Services) -> OutboxItem:
+    with services.database.read() as session:
+        return session.execute(select(OutboxItem)).scalar_one()
+
+
+def acknowledgement(services: Services) -> Message:
+    with services.database.read() as session:
+        return session.execute(select(Message).where(col(Message.direction) == "out")
+                               ).scalar_one()
+
+
+def test_the_acknowledgement_is_one_exact_rest_call(post: Post, phone_app: Flask,
+                                                    phone_services: Services,
+                                                    twilio_api: RecordingApi) -> None:
+    text_in(post)
+    assert phone_services.dispatcher.send_one() is True
+    assert len(twilio_api.requests) == 1
+    call = twilio_api.requests[0]
+    assert call["path"] == f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
+    assert call["authorization"].startswith("Basic ")
+    item = outbox(phone_services)
+    form = call["form"]
+    assert form["To"] == "+14133881111" and form["From"] == "+442071838750"
+    assert item.payload["reference"] in form["Body"]
+    assert form["StatusCallback"] == f"{PUBLIC}/twilio/status?o={item.id}"
+    assert item.status == "sent"
+    sent = acknowledgement(phone_services)
+    assert sent.external_id == "SM" + "1".zfill(32) and sent.delivery_status == "sent"
+
+
+def test_delivery_callbacks_move_the_state_forward(post: Post, phone_services: Services,
+                                                   twilio_api: RecordingApi) -> None:
+    text_in(post)
+    phone_services.dispatcher.send_one()
+    item = outbox(phone_services)
+    sid = acknowledgement(phone_services).external_id or ""
+    base = payload(MESSAGING, "statusValid")
+    path = f"/twilio/status?o={item.id}"
+    assert post(path, dict(base, MessageSid=sid, MessageStatus="delivered")).status_code == 204
+    # A late "sent" callback does not move a delivered message back.
+    assert post(path, dict(base, MessageSid=sid, MessageStatus="sent")).status_code == 204
+    assert acknowledgement(phone_services).delivery_status == "delivered"
+
+
+def test_failed_delivery_for_an_unsubscribed_number_stores_the_opt_out(
+        post: Post, phone_services: Services, twilio_api: RecordingApi) -> None:
+    text_in(post)
+    phone_services.dispatcher.send_one()
+    sid = acknowledgement(phone_services).external_id or ""
+    stop = dict(payload(MESSAGING, "statusStop"), MessageSid=sid)
+    assert post("/twilio/status", stop).status_code == 204
+    row = acknowledgement(phone_services)
+    assert row.delivery_status == "failed" and "21610" in row.delivery_error
+    with phone_services.database.read() as session:
+        opt_out = session.get(SmsOptOut, "+14133881111")
+    assert opt_out is not None and opt_out.opted_out
+
+
+def test_unknown_sids_and_states_write_nothing(post: Post, phone_services: Services) -> None:
+    assert post("/twilio/status", payload(MESSAGING, "statusValid")).status_code == 404
+    assert post("/twilio/status", payload(MESSAGING, "statusInvalid")).status_code == 400
+    assert post("/twilio/status", {"CallSid": "CA404", "CallStatus": "completed"}
+                ).status_code == 404
+    with phone_services.database.read() as session:
+        assert session.execute(select(Message)).first() is None
+
+
+def test_permanent_and_retryable_twilio_errors(post: Post, phone_services: Services,
+                                               twilio_api: RecordingApi) -> None:
+    twilio_api.replies = [(503, {"code": 20500, "message": "Service unavailable"})]
+    text_in(post)
+    phone_services.dispatcher.send_one()
+    item = outbox(phone_services)
+    assert item.status == "pending" and "503" in item.last_error
+    assert acknowledgement(phone_services).delivery_status == "queued"
+    twilio_api.replies = [(400, {"code": 21211, "message": "Invalid 'To' Phone Number",
+                                 "status": 400})]
+    with phone_services.database.write() as session:
+        due = session.get(OutboxItem, item.id)
+        assert due is not None
+        due.next_attempt_at = due.created_at
+    phone_services.dispatcher.send_one()
+    item = outbox(phone_services)
+    assert item.status == "failed" and "21211" in item.last_error
+    assert len(twilio_api.requests) == 2
+
+
+def test_nothing_is_sent_to_an_opted_out_number(post: Post, phone_services: Services,
+                                                twilio_api: RecordingApi) -> None:
+    text_in(post)
+    stop = dict(payload(MESSAGING, "receiveValid"), Body="退订", MessageSid="SM" + "9" * 32)
+    assert post("/twilio/sms", stop).status_code == 200
+    phone_services.dispatcher.send_one()
+    assert twilio_api.requests == []
+    item = outbox(phone_services)
+    assert item.status == "failed" and "opted out" in item.last_error
+
+
+class TestWithoutAccount:
+    @pytest.fixture
+    def phone_env(self) -> dict[str, str]:
+        return {"CC_TWILIO_AUTH_TOKEN": TOKEN, "CC_TWILIO_PUBLIC_URL": PUBLIC}
+
+    def test_the_demo_writes_sms_to_the_data_folder(self, post: Post,
+                                                    phone_services: Services) -> None:
+        text_in(post)
+        phone_services.dispatcher.send_one()
+        item = outbox(phone_services)
+        written = Path(phone_services.config.data_dir / "outbox-sms" / f"{item.id}.json")
+        sms = json.loads(written.read_text(encoding="utf-8"))
+        assert sms["to"] == "+14133881111" and item.payload["reference"] in sms["body"]
+        assert item.status == "sent"
