@@ -112,14 +112,23 @@ def _page(reference: str, *, status: int = 200, error: str = "",
         may_dispatch="dispatch" in workflow.allowed_actions(case.status),
         return_reasons=workflow.RETURN_REASONS, max_note=MAX_NOTE_CHARS,
         registered=set(replies.outbox.registered_channels()),
-        triage=services.config["routing.triage_department"],
-        case_tz=services.config.timezone), status
+        triage=services.config["routing.triage_department"]), status
 
 
 @bp.get("/<reference>")
 @login_required("agent")
 def page(reference: str) -> ResponseReturnValue:
     return _page(reference)
+
+
+def local_time(moment: dt.datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored UTC time in the administration's time zone, for staff reading the page."""
+    if moment is None:
+        return ""
+    return moment.astimezone(_services().config.timezone).strftime(pattern)
+
+
+bp.add_app_template_filter(local_time, "local_time")
 
 
 def _help_base() -> str:

@@ -140,7 +140,9 @@ def send(session: Session, kb: KnowledgeBase, case: Case, user: User, draft: Dra
     earlier = earlier_submission(session, draft.form_token)
     if earlier is not None:
         return earlier, False
-    if draft.version and draft.version != case.updated_at.isoformat():
+    if not draft.version:
+        raise ReplyError("the form does not say which version of the case you saw: reload")
+    if draft.version != case.updated_at.isoformat():
         raise StaleCaseError("this case changed since you opened it: look again, then send")
     rendering = preview(session, kb, case, user, draft, administration, help_base)
     target = next(t for t in reply_targets(session, case) if t.channel == draft.channel)

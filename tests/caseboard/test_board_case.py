@@ -179,3 +179,32 @@ def test_attachments_download_by_hash_and_never_run(services: Services, alice: C
     assert answer.mimetype == "application/octet-stream"
     assert answer.headers["X-Content-Type-Options"] == "nosniff"
     assert alice.get(f"/board/case/{other}/file/{digest}").status_code == 404
+
+
+def test_call_recordings_and_letter_scans_on_the_timeline(services: Services,
+                                                          alice: Client) -> None:
+    reference = new_case(services)
+    scan = services.files.put(b"\x89PNG\r\n\x1a\nfake scan")
+    case = case_row(services, reference)
+    with services.database.write() as session:
+        session.add(Message(case_id=case.id or 0, direction="in", channel="phone",
+                            text="(call)", details={"recording": {
+                                "url": "javascript:alert(1)", "duration": 42,
+                                "transcript": "the mould is back <b>again</b>"}}))
+        session.add(Message(case_id=case.id or 0, direction="in", channel="letter",
+                            text="letter", details={"letter": {"scan_sha256": scan, "pages": [
+                                {"number": 1, "text": "Dear council, mould", "confidence": 0.61,
+                                 "check_text": True}]}}))
+        session.add(Message(case_id=case.id or 0, direction="in", channel="phone",
+                            text="(call 2)", details={"recording": {
+                                "url": "https://api.twilio.com/rec/RE1.mp3", "duration": 7}}))
+    page = alice.get(f"/board/case/{reference}").get_data(as_text=True)
+    assert "Call recording (42 s)" in page and "javascript:alert" not in page
+    assert "Transcript: the mould is back &lt;b&gt;again&lt;/b&gt;" in page
+    assert 'src="https://api.twilio.com/rec/RE1.mp3"' in page
+    assert "Page 1 (OCR confidence 0.61), check this text:" in page
+    scan_url = f"/board/case/{reference}/file/{scan}"
+    assert f'src="{scan_url}"' in page
+    answer = alice.get(scan_url)
+    assert answer.status_code == 200 and answer.mimetype == "image/png"
+    assert answer.headers["Content-Disposition"].startswith("inline;")

@@ -130,7 +130,7 @@ def test_delivery_status_follows_the_outbox(services: Services, alice: Client) -
         calls.append(message.outbox_id)
         if message.kind != "reply":
             return "ack"
-        if len([c for c in calls]) < 3:
+        if len(calls) < 3:
             raise RetryableSendError("relay down")
         raise PermanentSendError("550 mailbox unavailable")
 
@@ -148,3 +148,14 @@ def test_delivery_status_follows_the_outbox(services: Services, alice: Client) -
     assert 'class="status-failed">failed' in shown and "550 mailbox unavailable" in shown
     assert "(retried)" in shown
     assert count(services, OutboxItem, kind="reply", status="failed") == 1
+
+
+def test_reply_without_the_case_version_is_refused(services: Services, alice: Client) -> None:
+    reference = new_case(services)
+    _, page = _preview(alice, reference, channel="email", text="Fixed soon.")
+    answer = alice.post(f"/board/case/{reference}/reply", data={
+        "csrf_token": form_value(page, "csrf_token"), "form_token": form_value(page, "form_token"),
+        "channel": "email", "text": "Fixed soon."})
+    assert answer.status_code == 400
+    assert "which version of the case you saw" in answer.get_data(as_text=True)
+    assert _replies(services) == []
