@@ -15,6 +15,7 @@ back a model object; this module does the reading, writing and scheduling.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -226,10 +227,8 @@ def train_and_save(examples: Iterable[Example], config: Config, source: str,
     check_labels(examples, config)
     model = train(examples)
     if mark is not None:
-        model = TextModel(model.labels, model.vocabulary, model.idf, model.weights, model.bias,
-                          model.temperature, model.similar,
-                          {**model.info, "learning_mark": mark,
-                           "trained_at": utcnow().isoformat()})
+        model = dataclasses.replace(model, info={**model.info, "learning_mark": mark,
+                                                 "trained_at": utcnow().isoformat()})
     path = path or model_path(config)
     save_model(path, model)
     return TrainingSummary(source, path, model)

@@ -7,6 +7,11 @@ softmax whose temperature is fitted on held-out folds of the training data, so t
 probability of 0.8 is right about 80 % of the time; the same folds give the held-out accuracy
 reported after training.
 
+A text that comes again and again ("Schedule Bulk Item Pickup", a web form's fixed title) is
+also remembered with the labels it was given: past votes decide it, the model only breaks
+ties (`repeated`). A linear model cannot always put every frequent text on the side of its
+majority label; the dispatchers' own record for that exact text is the better guide.
+
 Labels are "department" or "department/service". `train()` takes plain (text, label[, weight])
 tuples and returns an immutable `TextModel`; `TextModel.to_dict()`/`from_dict()` give a
 JSON-able form. Reading and writing files is the caller's business.
@@ -24,13 +29,20 @@ from typing import Any
 
 from routing.features import extract
 from routing.similar import SimilarCases
+from routing.text import normalise
 
 FORMAT = "contact-centre-router-model/1"
 MIN_EXAMPLES = 10
-ALPHA = 2e-4  # L2 regularisation (the best of 2e-5…4e-4 on the bench data)
+# L2 regularisation: training picks the one with the best held-out accuracy on its own
+# calibration folds (a short history wants less, a long repetitive one more); without
+# calibration, the first.
+ALPHAS = (2e-4, 8e-4)
 EPOCHS = 10
 CALIBRATION_FOLDS = 3
 _MAX_LABEL_CHARS = 81  # "department/service", both ids at most 40 characters
+REPEATED_MIN_WEIGHT = 2.0  # a text seen at least this often is remembered with its labels
+REPEATED_MAX_CHARS = 300  # longer texts are rarely repeated word for word: not remembered
+MODEL_VOTE = 1.0  # the model's probabilities count as this many past votes
 
 
 class TrainingError(ValueError):
@@ -58,6 +70,8 @@ class TextModel:
     temperature: float
     similar: SimilarCases
     info: Mapping[str, Any] = field(default_factory=dict)  # examples, held-out accuracy, …
+    # text key → ((label index, weight), …) for texts seen REPEATED_MIN_WEIGHT times or more
+    repeated: Mapping[str, tuple[tuple[int, float], ...]] = field(default_factory=dict)
     columns: tuple[tuple[float, ...], ...] = field(init=False, repr=False)  # per label
 
     def __post_init__(self) -> None:
@@ -78,8 +92,11 @@ class TextModel:
         else:  # one C-level loop per label over the text's features
             totals = [b + sum(map(mul, pick(row), values))
                       for b, row in zip(self.bias, self.columns, strict=True)]
-        ranked = sorted(zip(self.labels, _softmax(totals, self.temperature), strict=True),
-                        key=lambda pair: -pair[1])
+        probabilities = _softmax(totals, self.temperature)
+        votes = self.repeated.get(text_key(text)) if self.repeated else None
+        if votes:
+            probabilities = _with_votes(probabilities, votes)
+        ranked = sorted(zip(self.labels, probabilities, strict=True), key=lambda pair: -pair[1])
         similar = tuple(self.labels[i] for i in self.similar.nearest(vector))
         return Prediction(tuple(ranked), similar)
 
@@ -96,6 +113,8 @@ class TextModel:
             "weights": [[round(w, 5) for w in row] for row in self.weights],
             "bias": [round(b, 5) for b in self.bias], "temperature": self.temperature,
             "similar": self.similar.to_dict(), "info": dict(self.info),
+            "repeated": {key: [[label, round(weight, 3)] for label, weight in votes]
+                         for key, votes in self.repeated.items()},
         }
 
     @classmethod
@@ -113,13 +132,17 @@ class TextModel:
                 bias=tuple(float(b) for b in data["bias"]),
                 temperature=float(data["temperature"]),
                 similar=SimilarCases.from_dict(data["similar"], len(labels)),
-                info=dict(data.get("info", {})))
+                info=dict(data.get("info", {})),
+                repeated={str(key): tuple((int(label), float(weight)) for label, weight in votes)
+                          for key, votes in data.get("repeated", {}).items()})
         except (KeyError, TypeError, ValueError) as error:
             raise ValueError(f"damaged router model: {error}") from None
         if not (len(features) == len(model.idf) == len(weights)
                 and len(model.bias) == len(labels) > 1
                 and all(len(row) == len(labels) for row in weights)
-                and model.temperature > 0):
+                and model.temperature > 0
+                and all(0 <= label < len(labels) and weight > 0
+                        for votes in model.repeated.values() for label, weight in votes)):
             raise ValueError("damaged router model: inconsistent sizes")
         return model
 
@@ -146,17 +169,45 @@ def train(examples: Iterable[Example], *, epochs: int = EPOCHS, seed: int = 0,
     steps = [math.sqrt(w) for w in weights]
     if len(set(y)) < 2:
         raise TrainingError("all readable examples have the same label: nothing to learn")
-    temperature, held_out = 1.0, None
+    alpha, temperature, held_out = ALPHAS[0], 1.0, None
     if calibrate:
-        temperature, held_out = _calibrate(counts, y, weights, len(label_names), epochs, seed)
+        alpha, temperature, held_out = _calibrate(counts, y, weights, len(label_names),
+                                                  epochs, seed)
     vocabulary, idf = _vocabulary(counts)
     vectors = [_vector(c, vocabulary, idf) for c in counts]
-    w, b = _fit(vectors, y, steps, len(label_names), len(vocabulary), epochs, seed)
-    info = {"examples": len(texts), "readable_examples": len(counts),
+    w, b = _fit(vectors, y, steps, len(label_names), len(vocabulary), epochs, seed, alpha)
+    info = {"regularisation": alpha, "examples": len(texts), "readable_examples": len(counts),
             "labels": dict(sorted(Counter(label_names[i] for i in y).items())),
             "held_out_accuracy": held_out, "features": len(vocabulary)}
     return TextModel(label_names, vocabulary, idf, w, b, temperature,
-                     SimilarCases.build(vectors, y), info)
+                     SimilarCases.build(vectors, y), info,
+                     _repeated([texts[i] for i in readable], y, weights))
+
+
+def text_key(text: str) -> str:
+    """What makes two texts "the same text": case and spacing do not count."""
+    return " ".join(normalise(text[:REPEATED_MAX_CHARS + 1]).split())
+
+
+def _repeated(texts: Sequence[str], y: Sequence[int], weights: Sequence[float]
+              ) -> dict[str, tuple[tuple[int, float], ...]]:
+    votes: dict[str, dict[int, float]] = defaultdict(lambda: defaultdict(float))
+    for text, label, weight in zip(texts, y, weights, strict=True):
+        key = text_key(text)
+        if len(key) <= REPEATED_MAX_CHARS:
+            votes[key][label] += weight
+    return {key: tuple(sorted(tally.items())) for key, tally in votes.items()
+            if sum(tally.values()) >= REPEATED_MIN_WEIGHT}
+
+
+def _with_votes(probabilities: Sequence[float], votes: Sequence[tuple[int, float]]
+                ) -> list[float]:
+    """Past votes for this exact text, with the model's probabilities as MODEL_VOTE more."""
+    mixed = [MODEL_VOTE * p for p in probabilities]
+    for label, weight in votes:
+        mixed[label] += weight
+    total = sum(mixed)
+    return [m / total for m in mixed]
 
 
 def _prepare(examples: Iterable[Example]) -> tuple[list[str], list[str], list[float]]:
@@ -207,35 +258,35 @@ def _vector(counts: Counter[str], vocabulary: Mapping[str, int],
 
 def _fit(vectors: Sequence[list[tuple[int, float]]], y: Sequence[int],
          sample_weights: Sequence[float], n_labels: int, n_features: int, epochs: int,
-         seed: int) -> tuple[tuple[tuple[float, ...], ...], tuple[float, ...]]:
+         seed: int, alpha: float) -> tuple[tuple[tuple[float, ...], ...], tuple[float, ...]]:
     per_label = [_fit_one(vectors, [1 if label == c else -1 for label in y], sample_weights,
-                          n_features, epochs, seed) for c in range(n_labels)]
+                          n_features, epochs, seed, alpha) for c in range(n_labels)]
     rows = tuple(zip(*(w for w, _ in per_label), strict=True))
     return rows, tuple(b for _, b in per_label)
 
 
 def _fit_one(vectors: Sequence[list[tuple[int, float]]], signs: Sequence[int],
              sample_weights: Sequence[float], n_features: int, epochs: int,
-             seed: int) -> tuple[list[float], float]:
+             seed: int, alpha: float) -> tuple[list[float], float]:
     """SGD on the hinge loss, learning rate 1/(α(t0+t)) (Bottou's schedule, as in
     scikit-learn's SGDClassifier), averaged over the second half of the epochs."""
     w = [0.0] * n_features
     scale, bias = 1.0, 0.0  # the true weights are scale * w (cheap L2 shrinking)
     total = [0.0] * n_features
     total_bias, snapshots = 0.0, 0
-    eta0 = ALPHA ** -0.25
-    t0 = 1.0 / (eta0 * ALPHA)
+    eta0 = alpha ** -0.25
+    t0 = 1.0 / (eta0 * alpha)
     order = list(range(len(vectors)))
     rng = random.Random(seed)
     t = 0
     for epoch in range(epochs):
         rng.shuffle(order)
         for j in order:
-            eta = 1.0 / (ALPHA * (t0 + t))
+            eta = 1.0 / (alpha * (t0 + t))
             t += 1
             x, sign = vectors[j], signs[j]
             margin = sign * (scale * sum(w[i] * v for i, v in x) + bias)
-            scale *= 1.0 - eta * ALPHA
+            scale *= 1.0 - eta * alpha
             if margin < 1.0:
                 step = eta * sign * sample_weights[j]
                 factor = step / scale
@@ -260,8 +311,9 @@ def _softmax(scores: Sequence[float], temperature: float) -> list[float]:
 
 
 def _calibrate(counts: Sequence[Counter[str]], y: Sequence[int], weights: Sequence[float],
-               n_labels: int, epochs: int, seed: int) -> tuple[float, float | None]:
-    """(temperature, held-out accuracy) from models trained on the other folds.
+               n_labels: int, epochs: int, seed: int) -> tuple[float, float, float | None]:
+    """(regularisation, temperature, held-out accuracy) from models trained on the other
+    folds, for the regularisation in ALPHAS with the best held-out accuracy.
 
     A text's occurrences (its weight, rounded) are dealt to the folds in turn: a text sent
     once is held out of one fold, while one sent a thousand times is held out in every fold
@@ -270,11 +322,11 @@ def _calibrate(counts: Sequence[Counter[str]], y: Sequence[int], weights: Sequen
     n = len(counts)
     folds = min(CALIBRATION_FOLDS, n // 5)
     if folds < 2:
-        return 1.0, None
+        return ALPHAS[0], 1.0, None
     order = list(range(n))
     random.Random(seed + 1).shuffle(order)
     offset = {case: position for position, case in enumerate(order)}
-    held: list[tuple[list[float], int, float]] = []
+    held: dict[float, list[tuple[list[float], int, float]]] = {a: [] for a in ALPHAS}
     for fold in range(folds):
         train_ids, train_steps, tests = [], [], []
         for i in range(n):
@@ -288,16 +340,25 @@ def _calibrate(counts: Sequence[Counter[str]], y: Sequence[int], weights: Sequen
                 train_steps.append(math.sqrt((occurrences - out) * share))
         vocabulary, idf = _vocabulary([counts[i] for i in train_ids])
         vectors = [_vector(counts[i], vocabulary, idf) for i in train_ids]
-        w, b = _fit(vectors, [y[i] for i in train_ids], train_steps, n_labels,
-                    len(vocabulary), epochs, seed)
-        for i, weight in tests:
-            scores = list(b)
-            for index, value in _vector(counts[i], vocabulary, idf):
-                scores = [s + value * r for s, r in zip(scores, w[index], strict=True)]
-            held.append((scores, y[i], weight))
+        test_vectors = [(_vector(counts[i], vocabulary, idf), y[i], weight)
+                        for i, weight in tests]
+        for alpha in ALPHAS:
+            w, b = _fit(vectors, [y[i] for i in train_ids], train_steps, n_labels,
+                        len(vocabulary), epochs, seed, alpha)
+            for vector, label, weight in test_vectors:
+                scores = list(b)
+                for index, value in vector:
+                    scores = [s + value * r for s, r in zip(scores, w[index], strict=True)]
+                held[alpha].append((scores, label, weight))
+    accuracy = {alpha: _accuracy(outcomes, n_labels) for alpha, outcomes in held.items()}
+    best = max(ALPHAS, key=lambda a: (accuracy[a], -ALPHAS.index(a)))  # ties: the first
+    return best, _best_temperature(held[best]), accuracy[best]
+
+
+def _accuracy(held: Sequence[tuple[list[float], int, float]], n_labels: int) -> float:
     right = sum(weight for s, label, weight in held
                 if max(range(n_labels), key=s.__getitem__) == label)
-    return _best_temperature(held), right / sum(weight for _, _, weight in held)
+    return right / sum(weight for _, _, weight in held)
 
 
 def _best_temperature(held: Sequence[tuple[list[float], int, float]]) -> float:

@@ -43,7 +43,7 @@ STOPWORDS = frozenset((
     "again", "all", "any", "away", "been", "but", "can", "cant", "could", "day", "get", "got",
     "had", "help", "if", "into", "just", "keep", "keeps", "need", "open", "over", "please",
     "put", "so", "some", "still", "take", "taken", "that", "this", "very", "what", "when",
-    "where", "which", "will", "would",
+    "went", "where", "which", "will", "would",
 ))
 
 

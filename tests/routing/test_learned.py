@@ -7,6 +7,7 @@ import json
 import pytest
 
 from routing import RoutingRules, TextModel, TrainingError, route, train
+from routing.learned import ALPHAS
 
 # Texts the demo keywords do not know, so that only the model can place them.
 HISTORY = [
@@ -44,6 +45,7 @@ def test_the_model_learns_labels_in_both_languages(model: TextModel) -> None:
     assert sum(probabilities) == pytest.approx(1.0)
     assert model.temperature > 0
     assert model.info["held_out_accuracy"] is not None
+    assert model.info["regularisation"] in ALPHAS  # chosen on its own calibration folds
 
 
 def test_text_the_model_cannot_read_gets_no_prediction(model: TextModel) -> None:
@@ -74,6 +76,8 @@ def test_the_model_survives_its_json_form(model: TextModel) -> None:
     lambda d: d.update(bias=[0.0]),
     lambda d: d.update(temperature=-1),
     lambda d: d["similar"].update(case_labels=[99]),
+    lambda d: d.update(repeated={"a text": [[99, 2.0]]}),
+    lambda d: d.update(repeated={"a text": [[0, -1.0]]}),
 ])
 def test_a_damaged_model_is_refused(model: TextModel, damage: object) -> None:
     data = json.loads(json.dumps(model.to_dict()))
@@ -149,3 +153,22 @@ def test_with_model_leaves_the_original_rules_alone(rules: RoutingRules,
     updated = rules.with_model(model)
     assert rules.model is None and updated.model is model
     assert "model=yes" in repr(updated)
+
+
+def test_a_text_sent_again_and_again_follows_its_past_labels() -> None:
+    # A web form's fixed title, dispatched 6 times to roads and 4 times to parking: its past
+    # votes say how sure to be (the words alone make the model far surer of roads).
+    history = [("Sign Repair", "roads")] * 6 + [("Sign Repair", "parking")] * 4
+    history += [(f"sign repair at bay {n}", "parking") for n in range(15)]
+    history += [(f"pothole number {n}", "roads") for n in range(12)]
+    model = train(history)
+    ranked = model.probabilities("  sign   REPAIR ")  # case and spacing do not matter
+    # The 10 past votes, with the model's own probabilities counting as one more vote.
+    probability = dict(ranked)
+    assert 6 / 11 <= probability["roads"] <= 7 / 11
+    assert 4 / 11 <= probability["parking"] <= 5 / 11
+    assert model.probabilities("sign repair at bay 99")[0][0] == "parking"  # another text
+    again = TextModel.from_dict(json.loads(json.dumps(model.to_dict())))
+    restored = again.probabilities("Sign Repair")
+    assert [label for label, _ in restored] == [label for label, _ in ranked]
+    assert [p for _, p in restored] == pytest.approx([p for _, p in ranked], abs=1e-3)

@@ -59,6 +59,13 @@ def test_typos_speech_and_ocr_errors_are_repaired(speller: Speller, word: str,
     "marking",  # ↛ parking: a different first letter
     "office",  # ↛ ice
     "fireworks",  # ↛ fire
+    "want",  # ↛ wasnt: "we want to build a conservatory"
+    "back",  # ↛ black: "the back garden"
+    "side",  # ↛ slide
+    "constant",  # ↛ contact: two edits, a loose match
+    "starting",  # ↛ sparking: "a sinkhole starting to open up" is not an electrical danger
+    "morning",  # ↛ moving
+    "planting",  # ↛ planning
     "hi",
 ])
 def test_real_words_are_not_corrected_into_keywords(speller: Speller, word: str) -> None:

@@ -123,7 +123,7 @@ def test_unknown_or_inconsistent_explicit_values_are_refused(
         route("pothole", rules, explicit_department=department, explicit_service=service)
 
 
-@pytest.mark.parametrize("text", ["", "   ", "\n\t", "!!! ???"])
+@pytest.mark.parametrize("text", ["", "   ", "\n\t", "!!! ???", "😀😀🙏", "👍 !!"])
 def test_empty_text_goes_to_triage_with_no_confidence(rules: RoutingRules, text: str) -> None:
     decision = route(text, rules)
     assert (decision.department, decision.service, decision.confidence) == (
@@ -247,3 +247,25 @@ def test_the_same_rules_give_the_same_answer_every_time(rules: RoutingRules) -> 
     texts = [text for text, _, _ in CASES]
     first = [route(t, rules) for t in texts]
     assert [route(t, rules) for t in reversed(texts)] == list(reversed(first))
+
+
+def test_everyday_words_are_no_evidence_for_a_service(rules: RoutingRules) -> None:
+    # "open", "day", "away" are words of configured phrases ("open a cafe", "bin day",
+    # "passed away") but say nothing on their own.
+    for text in ("the gate will open again tomorrow", "it went on all day",
+                 "we are away until Friday"):
+        decision = route(text, rules)
+        assert decision.department == "triage", text
+        assert decision.suggestions == (), text
+
+
+@pytest.mark.parametrize("text, service", [
+    ("路灯 broken outside 12 High Street, 晚上很黑", "street-light"),
+    ("Hi, 我家门口的 pothole 越来越大了", "pothole"),
+    ("垃圾三天没人收 bin still full 请尽快处理", "missed-collection"),
+])
+def test_mixed_languages_are_read_in_both(rules: RoutingRules, text: str,
+                                          service: str) -> None:
+    decision = route(text, rules)
+    assert decision.service == service
+    assert decision.confidence >= rules.min_confidence
