@@ -47,7 +47,7 @@ log = logging.getLogger("contact_centre")
 # Where channels are registered: one line per channel package. Each module has
 # init_channel(app, services), which adds its blueprint, registers its outbound transport with
 # caseboard.outbox.register_transport, and appends its servers to services.background.
-CHANNEL_MODULES: tuple[str, ...] = ("channels.email", "channels.phone")
+CHANNEL_MODULES: tuple[str, ...] = ("channels.email", "channels.phone", "channels.letters")
 
 
 def create_app(config: Any = None, services: Services | None = None) -> Flask:
@@ -232,6 +232,12 @@ def cmd_migrate(config: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ingest_letter(config: Any, args: argparse.Namespace) -> int:
+    from channels.letters.cli import run_ingest
+
+    return run_ingest(config, args.paths)
+
+
 def cmd_smtp(config: Any, args: argparse.Namespace) -> int:
     from channels.email.cli import run_smtp
 
@@ -258,6 +264,8 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("seed-demo", help="create the demo users and cases")
     sub.add_parser("migrate", help="bring the database schema up to date")
     sub.add_parser("smtp", help="run only the SMTP intake (for more intake nodes)")
+    p = sub.add_parser("ingest-letter", help="read scanned letters (files or folders)")
+    p.add_argument("paths", nargs="+", help="PDF, TIFF, PNG or JPEG files, or folders")
     p = sub.add_parser("train-router",
                        help="train the router from resolved and corrected cases, or a CSV")
     p.add_argument("--csv", help="train from this UTF-8 CSV file instead of the database")
@@ -271,7 +279,7 @@ def parser() -> argparse.ArgumentParser:
 COMMANDS: dict[str, Callable[[Any, argparse.Namespace], int]] = {
     "route": cmd_route, "create-user": cmd_create_user, "create-token": cmd_create_token,
     "seed-demo": cmd_seed_demo, "migrate": cmd_migrate, "smtp": cmd_smtp,
-    "train-router": cmd_train_router,
+    "train-router": cmd_train_router, "ingest-letter": cmd_ingest_letter,
 }
 
 

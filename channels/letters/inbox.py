@@ -1,0 +1,156 @@
+"""The inbox folder the mailroom scanner fills, its quarantine, and the workers that read it.
+
+A file leaves the inbox only after its letter is committed (invariant 1), or into quarantine
+with <name>.reason.txt beside it (invariant 8). One bad file never stops the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from caseboard.intake import IntakeError
+from caseboard.services import Services
+from channels.letters.ingest import LetterResult, engine_of, ingest
+from channels.letters.pages import BadScan
+
+log = logging.getLogger(__name__)
+SETTLE_SECONDS = 1.0  # a file the scanner is still writing is left alone until it settles
+
+
+def inbox_dir(services: Services) -> Path:
+    configured = services.config["letters.inbox_dir"]
+    return Path(configured) if configured else services.config.data_dir / "letters" / "inbox"
+
+
+def quarantine_dir(services: Services) -> Path:
+    configured = services.config["letters.quarantine_dir"]
+    return (Path(configured) if configured
+            else services.config.data_dir / "letters" / "quarantine")
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    path: Path
+    letter: LetterResult | None = None
+    reason: str = ""  # why the file was quarantined
+
+    @property
+    def ok(self) -> bool:
+        return self.letter is not None
+
+
+def quarantine(services: Services, path: Path, data: bytes, reason: str, *,
+               move: bool) -> Path:
+    """Keep the bad file with a note saying what is wrong; never overwrite an earlier one.
+    The note is written first: a file in quarantine always has its reason."""
+    folder = quarantine_dir(services)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / path.name
+    stamp = 1
+    while target.exists() or target.with_name(target.name + ".reason.txt").exists():
+        target = folder / f"{path.stem}-{stamp}{path.suffix}"
+        stamp += 1
+    target.with_name(target.name + ".reason.txt").write_text(reason + "\n", encoding="utf-8")
+    target.write_bytes(data)
+    if move:
+        path.unlink(missing_ok=True)
+    return target
+
+
+def process_file(services: Services, path: Path, *, remove: bool = True) -> FileOutcome:
+    """Take one file. With remove (the inbox), it goes away once committed or is quarantined;
+    without (a folder given on the command line) the original stays where it was."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        return FileOutcome(path, reason=f"cannot read the file ({error.strerror})")
+    try:
+        letter = ingest(services, data, path.name, engine_of(services))
+    except (BadScan, IntakeError) as error:
+        quarantine(services, path, data, str(error), move=remove)
+        return FileOutcome(path, reason=str(error))
+    if remove:
+        path.unlink(missing_ok=True)  # committed, and stored by hash: safe to let go
+    return FileOutcome(path, letter=letter)
+
+
+def waiting_files(folder: Path, now: float | None = None) -> list[Path]:
+    now = now or time.time()
+    if not folder.is_dir():
+        return []
+    files = []
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith(".") or not entry.is_file():
+            continue
+        try:
+            if now - entry.stat().st_mtime >= SETTLE_SECONDS:
+                files.append(entry)
+        except FileNotFoundError:
+            continue
+    return files
+
+
+class InboxService:
+    """serve's folder watcher: hands settled files to a pool of OCR workers."""
+
+    name = "letters-inbox"
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.folder = inbox_dir(services)
+        self.workers = services.config["letters.workers"]
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._busy: dict[Path, Future[FileOutcome]] = {}
+
+    def start(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="letters-ocr")
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def scan_once(self) -> int:
+        """Queue what waits in the inbox; returns how many files are being read."""
+        assert self._pool is not None
+        for path, future in list(self._busy.items()):
+            if future.done():
+                del self._busy[path]
+                _log_outcome(future)
+        for path in waiting_files(self.folder):
+            if path not in self._busy:
+                self._busy[path] = self._pool.submit(process_file, self.services, path)
+        return len(self._busy)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.scan_once()
+            except Exception:  # the watcher must survive a full disk or a vanished folder
+                log.exception("letters inbox scan failed")
+            self._stop.wait(self.services.config["letters.poll_seconds"])
+
+
+def _log_outcome(future: Future[FileOutcome]) -> None:
+    error = future.exception()
+    if error is not None:  # e.g. the database is down: the file stays and is tried again
+        log.error("letter failed, left in the inbox: %s", error)
+        return
+    outcome = future.result()
+    if outcome.letter is not None:
+        log.info("letter %s → %s (%s)", outcome.path.name, outcome.letter.result.reference,
+                 outcome.letter.result.outcome)
+    else:
+        log.warning("letter %s quarantined: %s", outcome.path.name, outcome.reason)

@@ -1,0 +1,146 @@
+"""/board/letters: the print queue (download one or a batch as one PDF, mark as posted) and
+an upload form that drops a scan into the inbox, where the OCR workers read it (never here,
+inside the request)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import tempfile
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from sqlmodel import col, select
+
+from caseboard import audit
+from caseboard.models import utcnow
+from caseboard.services import Services
+from caseboard.web_auth import current_user, login_required
+from channels.letters.inbox import inbox_dir
+from channels.letters.models import LetterPrintJob
+from channels.letters.pages import BadScan, sniff
+
+bp = Blueprint("letters", __name__, url_prefix="/board/letters", template_folder="templates")
+
+
+def _services() -> Services:
+    services: Services = current_app.extensions["contact_centre"]
+    return services
+
+
+@bp.get("")
+@login_required("agent")
+def print_queue() -> ResponseReturnValue:
+    with _services().database.read() as session:
+        queued = session.exec(select(LetterPrintJob).where(
+            col(LetterPrintJob.status) == "queued").order_by(col(LetterPrintJob.id))).all()
+        posted = session.exec(select(LetterPrintJob).where(
+            col(LetterPrintJob.status) == "posted")
+            .order_by(col(LetterPrintJob.posted_at).desc()).limit(20)).all()
+    return render_template("letters/print_queue.html", user=current_user(), queued=queued,
+                           posted=posted)
+
+
+def _jobs(ids: list[int]) -> list[LetterPrintJob]:
+    with _services().database.read() as session:
+        jobs = session.exec(select(LetterPrintJob).where(col(LetterPrintJob.id).in_(ids))
+                            .order_by(col(LetterPrintJob.id))).all()
+    return list(jobs)
+
+
+@bp.get("/<int:job_id>.pdf")
+@login_required("agent")
+def download(job_id: int) -> ResponseReturnValue:
+    jobs = _jobs([job_id])
+    if not jobs:
+        abort(404)
+    data = _services().files.get(jobs[0].pdf_sha256)
+    return send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=True,
+                     download_name=f"{jobs[0].reference}-{job_id}.pdf")
+
+
+def _selected_ids() -> list[int]:
+    ids = [int(v) for v in request.form.getlist("job") if v.isdigit()]
+    if not ids:
+        abort(400, "Select at least one letter.")
+    return ids
+
+
+@bp.post("/batch")
+@login_required("agent")
+def download_batch() -> ResponseReturnValue:
+    import pypdfium2 as pdfium
+
+    jobs = _jobs(_selected_ids())
+    if not jobs:
+        abort(404)
+    merged = pdfium.PdfDocument.new()
+    for job in jobs:
+        source = pdfium.PdfDocument(_services().files.get(job.pdf_sha256))
+        merged.import_pages(source)
+        source.close()
+    buffer = io.BytesIO()
+    merged.save(buffer)
+    merged.close()
+    buffer.seek(0)
+    return send_file(buffer, mimetype="application/pdf", as_attachment=True,
+                     download_name=f"letters-{len(jobs)}.pdf")
+
+
+@bp.post("/posted")
+@login_required("agent")
+def mark_posted() -> ResponseReturnValue:
+    user = current_user()
+    assert user is not None
+    ids = _selected_ids()
+    now = utcnow()
+    with _services().database.write() as session:
+        jobs = session.exec(select(LetterPrintJob).where(
+            col(LetterPrintJob.id).in_(ids), col(LetterPrintJob.status) == "queued")).all()
+        for job in jobs:
+            job.status, job.posted_at, job.posted_by = "posted", now, user.username
+            session.add(job)
+            audit.record(session, job.case_id, user.username, "letter_posted", "letter",
+                         print_job=job.id, kind=job.kind)
+    flash(f"{len(jobs)} letter(s) marked as posted.")
+    return redirect(url_for("letters.print_queue"), code=303)
+
+
+@bp.post("/upload")
+@login_required("agent")
+def upload() -> ResponseReturnValue:
+    limit = _services().config["letters.max_file_bytes"]
+    request.max_content_length = limit + 64 * 1024  # a scan may exceed web.max_body_bytes
+    upload = request.files.get("scan")
+    if upload is None or not upload.filename:
+        abort(400, "Choose a scanned letter to upload.")
+    data = upload.read(limit + 1)
+    if not data or len(data) > limit:
+        abort(400, "The file is empty." if not data else f"The file is over {limit} bytes.")
+    try:
+        sniff(data)
+    except BadScan as error:
+        abort(400, f"{error}.")
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", os.path.basename(upload.filename))[-80:]
+    folder = inbox_dir(_services())
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"upload-{hashlib.sha256(data).hexdigest()[:12]}-{name}"
+    # Written under a dot name, then renamed: the watcher never reads half a file.
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".upload-")
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.replace(tmp, target)
+    flash(f"{upload.filename} is in the inbox; it is read in a moment.")
+    return redirect(url_for("letters.print_queue"), code=303)
