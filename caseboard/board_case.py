@@ -70,7 +70,8 @@ def _draft() -> replies.Draft:
     article = form.get("insert") or form.get("article", "")
     return replies.Draft(channel=form.get("channel", ""), text=form.get("text", ""),
                          article=article, form_token=form.get("form_token", ""),
-                         version=form.get("version", ""))
+                         version=form.get("version", ""),
+                         previewed=form.get("previewed", ""))
 
 
 def _page(reference: str, *, status: int = 200, error: str = "",
@@ -103,7 +104,8 @@ def _page(reference: str, *, status: int = 200, error: str = "",
     draft = draft or replies.Draft(channel=targets[0].channel if targets else "", text="")
     return render_template(
         "board/case.html", **context, targets=targets, suggestions=suggestions, draft=draft,
-        rendering=rendering, error=error, note=note, changes=changes or [],
+        rendering=rendering, previewed=replies.digest(rendering) if rendering else "",
+        error=error, note=note, changes=changes or [],
         form_token=secrets.token_urlsafe(24), version=case.updated_at.isoformat(),
         status_actions=[a for a in workflow.allowed_actions(case.status)
                         if a in STATUS_ACTIONS],
@@ -168,6 +170,9 @@ def reply(reference: str) -> ResponseReturnValue:
         return _page(reference, status=409, error=str(error), draft=draft, changes=changes)
     except replies.DuplicateSubmission:
         written = False
+    except replies.PreviewChanged as error:
+        return _page(reference, status=409, error=str(error), draft=draft,
+                     rendering=error.rendering)
     except replies.ReplyError as error:
         return _page(reference, status=400, error=str(error), draft=draft)
     flash("Reply queued for sending." if written else

@@ -8,6 +8,7 @@ updated_at from page load makes a reply on a changed case wait until the agent l
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 
 from sqlalchemy import exc
@@ -30,6 +31,14 @@ REPLY_CHANNELS = {"email": "email", "sms": "phone", "whatsapp": "phone", "webcha
 
 class ReplyError(ValueError):
     """The reply cannot be sent as it is; nothing was written."""
+
+
+class PreviewChanged(ReplyError):
+    """The reply differs from the preview the agent saw (edited text, a new article version)."""
+
+    def __init__(self, rendering: Rendering) -> None:
+        super().__init__("the reply is not the one you previewed: check this preview, then send")
+        self.rendering = rendering
 
 
 class StaleCaseError(ReplyError):
@@ -62,6 +71,14 @@ class Draft:
     article: str = ""  # "slug:language" or empty
     form_token: str = ""
     version: str = ""  # the case's updated_at when the page was loaded
+    previewed: str = ""  # digest of the preview the agent saw (see digest())
+
+
+def digest(rendering: Rendering) -> str:
+    """What the citizen would get, in one value: Send refuses anything but the preview."""
+    parts = (rendering.channel, rendering.subject or "", rendering.text,
+             str(rendering.article_version))
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:32]
 
 
 def parse_article(value: str) -> tuple[str, str] | None:
@@ -145,6 +162,8 @@ def send(session: Session, kb: KnowledgeBase, case: Case, user: User, draft: Dra
     if draft.version != case.updated_at.isoformat():
         raise StaleCaseError("this case changed since you opened it: look again, then send")
     rendering = preview(session, kb, case, user, draft, administration, help_base)
+    if draft.previewed != digest(rendering):
+        raise PreviewChanged(rendering)
     target = next(t for t in reply_targets(session, case) if t.channel == draft.channel)
     message = Message(case_id=case.id or 0, direction="out", channel=draft.channel,
                       sender=user.username, subject=rendering.subject or "",

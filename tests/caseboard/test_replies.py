@@ -37,7 +37,8 @@ def _send_from(client: Client, reference: str, preview_page: str, **data: str) -
     answer = client.post(f"/board/case/{reference}/reply", data={
         "csrf_token": form_value(preview_page, "csrf_token"),
         "form_token": form_value(preview_page, "form_token"),
-        "version": form_value(preview_page, "version"), **data})
+        "version": form_value(preview_page, "version"),
+        "previewed": form_value(preview_page, "previewed"), **data})
     return answer.status_code
 
 
@@ -159,3 +160,19 @@ def test_reply_without_the_case_version_is_refused(services: Services, alice: Cl
     assert answer.status_code == 400
     assert "which version of the case you saw" in answer.get_data(as_text=True)
     assert _replies(services) == []
+
+
+def test_reply_edited_after_the_preview_is_previewed_again(services: Services,
+                                                           alice: Client) -> None:
+    reference = new_case(services)
+    _, page = _preview(alice, reference, channel="email", text="Fixed soon.")
+    answer = alice.post(f"/board/case/{reference}/reply", data={
+        "csrf_token": form_value(page, "csrf_token"), "form_token": form_value(page, "form_token"),
+        "version": form_value(page, "version"), "previewed": form_value(page, "previewed"),
+        "channel": "email", "text": "Fixed tomorrow."})
+    shown = answer.get_data(as_text=True)
+    assert answer.status_code == 409 and "not the one you previewed" in shown
+    assert "Fixed tomorrow." in shown.split('id="preview-text"')[1]  # the new preview
+    assert _replies(services) == []
+    assert _send_from(alice, reference, shown, channel="email", text="Fixed tomorrow.") == 303
+    assert "Fixed tomorrow." in _replies(services)[0].text
