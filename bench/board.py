@@ -167,8 +167,10 @@ def _blocks(rng: random.Random, texts: Texts, cases: int, citizens: int,
         answered = None if is_open and rng.random() < 0.7 else created + dt.timedelta(hours=2)
         assigned = (alice_id if is_open and department == "housing"
                     and len(sample["references"]) < 30 else None)
-        if assigned is not None or case_id % 50_000 == 0:
+        if assigned is not None:
             sample["references"].append(reference)
+        elif not is_open and department == "housing" and "old" not in sample:
+            sample["old"] = reference  # a finished case from the first days
         done = None if is_open else created + dt.timedelta(days=3)
         block[0].append((
             case_id, reference, 1 + case_id % citizens, department, None, status,
@@ -310,7 +312,10 @@ def run_engine(name: str, url: str, cases: int, seed: int, requests: int,
         ("search reference", alice_client, f"/board/queue?department=housing&q={reference}"),
     ]
     if any(rule.rule.startswith("/board/case/") for rule in app.url_map.iter_rules()):
-        pages.append((f"case page {reference}", alice_client, f"/board/case/{reference}"))
+        pages.append((f"case page {reference} (open, hers)", alice_client,
+                      f"/board/case/{reference}"))
+        pages.append((f"case page {sample['old']} (closed)", alice_client,
+                      f"/board/case/{sample['old']}"))
     else:
         print(f"{name}: no /board/case/<reference> route yet: case page not measured")
     results = []

@@ -25,7 +25,7 @@ OPEN_STATUSES = (CaseStatus.NEW, CaseStatus.DISPATCHED, CaseStatus.ACCEPTED,
                  CaseStatus.IN_PROGRESS, CaseStatus.WAITING_CITIZEN, CaseStatus.ANSWERED)
 DONE_STATUSES = (CaseStatus.RESOLVED, CaseStatus.CLOSED)
 PAGE_SIZE = 50
-SCAN_CAP = 50_000  # a search looks at most at this many cases per term (the newest)
+SCAN_CAP = 30_000  # a search looks at most at this many cases per term (the newest)
 COUNT_PROBE = 5_000  # postings counted per term to find the rarest one
 COUNT_CAP = 1000  # beyond this a count says "1000+": counting 100,000 matches costs time
 FILTERS = ("channel", "status", "service", "priority", "language")
@@ -113,11 +113,14 @@ def list_queue(session: Session, scope: Scope, filters: QueueFilter, page: int =
     query = (sa.select(*_COLUMNS).where(*where).order_by(*order)
              .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE))
     rows = list(session.execute(query))
-    total, capped = _count(session, sa.select(_cases.c.id).where(*where))
+    total, capped = _count(session, sa.select(_cases.c.id).where(*where), page, len(rows))
     return QueuePage(rows, total, capped)
 
 
-def _count(session: Session, query: sa.Select[tuple[int]]) -> tuple[int, bool]:
+def _count(session: Session, query: sa.Select[tuple[int]], page: int = 1,
+           shown: int = PAGE_SIZE) -> tuple[int, bool]:
+    if shown < PAGE_SIZE and (shown or page == 1):  # the last page: no need to count again
+        return (page - 1) * PAGE_SIZE + shown, False
     limited = query.limit(COUNT_CAP + 1).subquery()
     total = session.execute(sa.select(sa.func.count()).select_from(limited)).scalar_one()
     return min(total, COUNT_CAP), total > COUNT_CAP
@@ -150,7 +153,9 @@ def _search(session: Session, scope: Scope, filters: QueueFilter, page: int) -> 
             .where(*where))
     rows = list(session.execute(base.order_by(posting.c.case_id.desc())
                                 .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)))
-    total, capped = _count(session, base.with_only_columns(_cases.c.id))
+    # Counted in the same order as the rows, so the count also stops at the newest matches.
+    total, capped = _count(session, base.with_only_columns(_cases.c.id)
+                           .order_by(posting.c.case_id.desc()), page, len(rows))
     return QueuePage(rows, total, capped, wanted, newest_only=oldest is not None)
 
 
