@@ -27,6 +27,7 @@ from tests.conftest import SHARED_DATA, make_config
 TOKEN = "test-auth-token-0123456789"
 PUBLIC = "https://contact.city.example"
 TWILIO_DATA = SHARED_DATA / "twilio"
+MEDIA_BYTES = b"\xff\xd8\xff\xe0 a small jpeg for the MMS test"
 
 
 def payloads(file_name: str) -> list[dict[str, Any]]:
@@ -137,6 +138,16 @@ def twilio_api() -> Iterator[RecordingApi]:
             data = json.dumps(answer).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:  # noqa: N802 (media downloads)
+            api.requests.append({"path": self.path, "method": "GET",
+                                 "authorization": self.headers.get("Authorization", "")})
+            data = MEDIA_BYTES if self.path.endswith("/Media/ME1") else b""
+            self.send_response(200 if data else 404)
+            self.send_header("Content-Type", "image/jpeg")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)

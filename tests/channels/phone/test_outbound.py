@@ -3,6 +3,7 @@ delivery callbacks, error mapping, opt-outs, and files when no account is config
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -10,10 +11,19 @@ import pytest
 from flask import Flask
 from sqlmodel import col, select
 
-from caseboard.models import Message, OutboxItem
+from caseboard.models import Attachment, Message, OutboxItem
 from caseboard.services import Services
 from channels.phone.models import SmsOptOut
-from tests.channels.phone.conftest import MESSAGING, PUBLIC, TOKEN, Post, RecordingApi, payload
+from channels.phone.tokens import access_token
+from tests.channels.phone.conftest import (
+    MEDIA_BYTES,
+    MESSAGING,
+    PUBLIC,
+    TOKEN,
+    Post,
+    RecordingApi,
+    payload,
+)
 
 ACCOUNT = "AC" + "a" * 32
 pytestmark = pytest.mark.ports
@@ -144,3 +154,44 @@ class TestWithoutAccount:
         sms = json.loads(written.read_text(encoding="utf-8"))
         assert sms["to"] == "+14133881111" and item.payload["reference"] in sms["body"]
         assert item.status == "sent"
+
+
+def test_mms_media_are_fetched_with_the_account_and_stored(post: Post,
+                                                           phone_services: Services,
+                                                           twilio_api: RecordingApi) -> None:
+    params = payload(MESSAGING, "receiveMediaWithMsg")
+    media = f"{twilio_api.url}/2010-04-01/Accounts/{ACCOUNT}/Messages/MM1/Media/"
+    params.update(MediaUrl0=media + "ME1", MediaContentType0="image/jpeg",
+                  MediaUrl1=media + "ME2", MediaContentType1="image/png")
+    assert post("/twilio/sms", params).status_code == 200
+    with phone_services.database.read() as session:
+        stored = session.execute(select(Message)).scalar_one()
+        kept = session.execute(select(Attachment)).scalars().all()
+    assert [(a.filename, a.size) for a in kept] == [("media-1.jpg", len(MEDIA_BYTES))]
+    assert phone_services.files.get(kept[0].sha256) == MEDIA_BYTES
+    assert "ME2: Twilio answered 404" in stored.text  # what was not kept is said
+    assert all(r["authorization"].startswith("Basic ") for r in twilio_api.requests)
+
+
+def test_whatsapp_replies_go_from_the_whatsapp_sender(post: Post, phone_services: Services,
+                                                      twilio_api: RecordingApi) -> None:
+    assert post("/twilio/sms", payload(MESSAGING, "waReceiveValid")).status_code == 200
+    assert outbox(phone_services).channel == "whatsapp"
+    phone_services.dispatcher.send_one()
+    assert outbox(phone_services).status == "pending"  # no WhatsApp sender configured yet
+    assert twilio_api.requests == []
+
+
+def test_voice_sdk_tokens_carry_the_agent_and_the_twiml_app() -> None:
+    from settings import load_config
+
+    config = load_config(env={"CC_TWILIO_ACCOUNT_SID": ACCOUNT, "CC_PHONE_API_KEY_SID": "SK1",
+                              "CC_PHONE_API_KEY_SECRET": "s" * 32, "CC_DEMO": "0",
+                              "CC_PHONE_TWIML_APP_SID": "AP1"})
+    token = access_token(config, "alice")
+    assert token is not None
+    claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+    assert claims["iss"] == "SK1" and claims["sub"] == ACCOUNT
+    assert claims["grants"]["identity"] == "alice"
+    assert claims["grants"]["voice"]["outgoing"]["application_sid"] == "AP1"
+    assert access_token(load_config(env={"CC_DEMO": "0"}), "alice") is None
