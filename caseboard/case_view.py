@@ -70,10 +70,11 @@ def timeline(session: Session, case: Case) -> list[TimelineEntry]:
         for attachment in session.execute(select(Attachment).where(
                 col(Attachment.message_id).in_(ids)).order_by(col(Attachment.id))).scalars():
             files.setdefault(attachment.message_id, []).append(attachment)
+        # By case (indexed), not by message id (the outbox has no index on it).
         for item in session.execute(select(OutboxItem).where(
-                col(OutboxItem.message_id).in_(ids))).scalars():
-            assert item.message_id is not None
-            sends[item.message_id] = item
+                col(OutboxItem.case_id) == case.id)).scalars():
+            if item.message_id is not None:
+                sends[item.message_id] = item
     authors = _usernames(session, {m.author_user_id for m in messages})
     return [TimelineEntry(m, files.get(m.id or 0, []), sends.get(m.id or 0),
                           _recording(m.details), _letter(m.details),
