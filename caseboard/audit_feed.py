@@ -29,7 +29,7 @@ GAP_SECONDS = 10.0
 Fold = Callable[[Session, list[AuditEvent]], None]
 
 
-def _ensure_cursor(session: Session, name: str) -> None:
+def ensure_cursor(session: Session, name: str) -> None:
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(AuditCursor.__table__).values(  # type: ignore[attr-defined]
@@ -37,10 +37,11 @@ def _ensure_cursor(session: Session, name: str) -> None:
     session.execute(statement)
 
 
-def _lock_cursor(session: Session, name: str, is_sqlite: bool) -> AuditCursor | None:
+def lock_cursor(session: Session, name: str, is_sqlite: bool,
+                wait: bool = False) -> AuditCursor | None:
     query = select(AuditCursor).where(col(AuditCursor.name) == name)
     if not is_sqlite:
-        query = query.with_for_update(skip_locked=True)
+        query = query.with_for_update(skip_locked=not wait)
     return session.execute(query).scalar_one_or_none()
 
 
@@ -60,9 +61,9 @@ def _contiguous(events: list[AuditEvent], last_id: int, now: dt.datetime) -> lis
 def fold_next(database: Database, name: str, fold: Fold, batch: int = 500) -> bool:
     """Fold the next batch of events for consumer `name`; True when more may be waiting."""
     with database.write() as session:
-        _ensure_cursor(session, name)
+        ensure_cursor(session, name)
     with database.write() as session:
-        cursor = _lock_cursor(session, name, database.is_sqlite)
+        cursor = lock_cursor(session, name, database.is_sqlite)
         if cursor is None:  # another worker is folding this consumer right now
             return False
         events = list(session.execute(

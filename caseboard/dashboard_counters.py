@@ -19,10 +19,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from caseboard.assignment import HELD_STATUSES, WAITING_STATUSES
-from caseboard.audit_feed import fold_all, fold_next
+from caseboard.audit_feed import ensure_cursor, fold_all, fold_next, lock_cursor
 from caseboard.db import Database
 from caseboard.models import AuditEvent, Case, CaseStatus, table_of
-from caseboard.supervisor_models import AgentLoad, DailyCounter, LiveCounter, OpenCaseState
+from caseboard.supervisor_models import (
+    AgentLoad,
+    AuditCursor,
+    DailyCounter,
+    LiveCounter,
+    OpenCaseState,
+)
 from caseboard.timelimits import BusinessCalendar
 from routing.assignment import capacity_group
 
@@ -52,6 +58,33 @@ class CounterFolder:
 
     def catch_up(self) -> None:
         fold_all(self.database, CURSOR, self.fold)
+
+    def rebuild(self) -> None:
+        """Count the open cases afresh and start folding after the newest event: for an
+        installation that had cases before these counters existed (per-day history is not
+        backfilled). Takes the cursor lock like a fold, so workers wait or skip meanwhile."""
+        with self.database.write() as session:
+            ensure_cursor(session, CURSOR)
+        with self.database.write() as session:
+            lock_cursor(session, CURSOR, self.database.is_sqlite, wait=True)
+            for model in (OpenCaseState, LiveCounter, AgentLoad):
+                session.execute(sa.delete(model))
+            live: Counter[Key] = Counter()
+            loads: Counter[Key] = Counter()
+            states = []
+            for row in session.execute(sa.select(*_CASE_COLUMNS).where(
+                    _cases.c.status.not_in([s.value for s in DONE]))):
+                state = self._state_of(row)
+                if state is not None:
+                    _tally(state, +1, live, loads)
+                    states.append(state)
+            session.add_all(states)
+            session.flush()
+            _add(session, LiveCounter, ("metric", "department_id", "channel"), live)
+            _add(session, AgentLoad, ("user_id", "work"), loads)
+            last = session.execute(sa.select(sa.func.max(AuditEvent.id))).scalar_one() or 0
+            session.execute(sa.update(AuditCursor).where(col(AuditCursor.name) == CURSOR)
+                            .values(last_event_id=last))
 
     def fold(self, session: Session, events: list[AuditEvent]) -> None:
         case_ids = {e.case_id for e in events if e.case_id is not None}

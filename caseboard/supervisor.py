@@ -25,6 +25,7 @@ from caseboard import charts, reports, satisfaction, supervisor_queries
 from caseboard.models import utcnow
 from caseboard.services import Services
 from caseboard.web_auth import current_user, login_required
+from routing.assignment import DEFAULT_CAPACITY
 
 bp = Blueprint("supervisor", __name__, url_prefix="/supervisor", template_folder="templates",
                static_folder="static", static_url_path="/static")
@@ -51,7 +52,8 @@ def dashboard() -> ResponseReturnValue:
     services = _services()
     return render_template("supervisor/dashboard.html", user=current_user(),
                            data=_dashboard_data(), departments=_department_names(services),
-                           poll_ms=LIVE_POLL_MS)
+                           poll_ms=LIVE_POLL_MS, capacity_kinds=sorted(DEFAULT_CAPACITY),
+                           age=supervisor_queries.age)
 
 
 @bp.get("/live")
@@ -59,7 +61,8 @@ def dashboard() -> ResponseReturnValue:
 def live() -> ResponseReturnValue:
     """The dashboard's changing part alone, polled by the page."""
     return render_template("supervisor/dashboard_live.html", data=_dashboard_data(),
-                           departments=_department_names(_services()))
+                           departments=_department_names(_services()),
+                           age=supervisor_queries.age)
 
 
 @bp.get("/dashboard.json")

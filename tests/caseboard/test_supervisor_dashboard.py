@@ -18,7 +18,7 @@ from caseboard.audit_feed import cursor_position
 from caseboard.clocks import clock_alerts
 from caseboard.contacts import InboundContact, IntakeResult, Sender
 from caseboard.dashboard_counters import CURSOR, CounterFolder
-from caseboard.models import AuditEvent, Case, utcnow
+from caseboard.models import AuditEvent, Case, User, UserDepartment, utcnow
 from caseboard.services import Services
 from caseboard.supervisor_models import AgentLoad, LiveCounter
 from caseboard.timelimits import ClockState
@@ -253,3 +253,53 @@ def test_a_fold_that_fails_half_way_leaves_no_trace(staff: None, services: Servi
     folder(services).catch_up()
     with services.database.read() as session:
         assert stored(session) == recount(session)
+
+
+def test_rebuild_counts_existing_cases_and_folding_goes_on_from_there(
+        staff: None, services: Services) -> None:
+    cases = build_board(services)
+    counters = folder(services)
+    counters.rebuild()  # cases that existed before the counters did
+    with services.database.read() as session:
+        assert stored(session) == recount(session)
+    give(services, cases["risky"].case_id, "alice")
+    counters.catch_up()
+    with services.database.read() as session:
+        assert stored(session) == recount(session)
+
+
+def test_supervisor_actions_change_things_and_are_audited(
+        client: FlaskClient, staff: None, services: Services) -> None:
+    cases = build_board(services)
+    with services.database.write() as session:
+        auth.create_user(session, "erin", "agent", PASSWORD, departments=("housing",))
+        assignment.set_presence(session, "erin", "available", "erin")
+    assert sign_in(client, "bob") == 303
+    page = client.get("/supervisor").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    moved = client.post("/supervisor/cases/reassign", data={
+        "csrf_token": token, "reference": cases["held"].reference, "to": "erin"})
+    assert moved.status_code == 303
+    client.post("/supervisor/agents/erin/reassign-all", data={"csrf_token": token, "to": ""})
+    client.post("/supervisor/agents/alice", data={
+        "csrf_token": token, "set_departments": "1", "departments": ["housing", "roads"],
+        "capacity_email": "2", "presence": "away"})
+    with services.database.read() as session:
+        held = session.get(Case, cases["held"].case_id)
+        assert held is not None and held.assigned_user_id is None  # erin's cases back to queue
+        alice = session.execute(select(User).where(col(User.username) == "alice")
+                                ).scalar_one()
+        assert alice.presence == "away" and alice.capacity["email"] == 2
+        departments = session.execute(select(UserDepartment.department_id).where(
+            col(UserDepartment.user_id) == alice.id)).scalars().all()
+        assert sorted(departments) == ["housing", "roads"]
+        trail = session.execute(select(AuditEvent.actor, AuditEvent.action)
+                                .order_by(col(AuditEvent.id))).all()
+    bob_did = [action for actor, action in trail if actor == "bob"]
+    assert bob_did.count("release") == 2 and "assign" in bob_did
+    assert "agent_changed" in bob_did and "presence" in bob_did
+    folder(services).catch_up()
+    data = dashboard(client)
+    shown = next(a for a in data["agents"] if a["username"] == "alice")
+    assert shown["presence"] == "away" and shown["capacity"]["email"] == 2
+    assert data["departments"]["housing"]["waiting"] == 4  # the held case waits again
