@@ -60,12 +60,17 @@ def _contiguous(events: list[AuditEvent], last_id: int, now: dt.datetime) -> lis
 
 def fold_next(database: Database, name: str, fold: Fold, batch: int = 500) -> bool:
     """Fold the next batch of events for consumer `name`; True when more may be waiting."""
-    with database.write() as session:
-        ensure_cursor(session, name)
+    with database.read() as session:  # idle polls stay read-only: no write lock taken
+        newest = session.execute(sa.select(sa.func.max(AuditEvent.id))).scalar_one() or 0
+        if newest <= cursor_position(session, name):
+            return False
     with database.write() as session:
         cursor = lock_cursor(session, name, database.is_sqlite)
-        if cursor is None:  # another worker is folding this consumer right now
-            return False
+        if cursor is None:  # missing (first run), or another worker is folding right now
+            ensure_cursor(session, name)
+            cursor = lock_cursor(session, name, database.is_sqlite)
+            if cursor is None:
+                return False
         events = list(session.execute(
             select(AuditEvent).where(col(AuditEvent.id) > cursor.last_event_id)
             .order_by(col(AuditEvent.id)).limit(batch)).scalars())
