@@ -25,9 +25,11 @@ from settings import Config
 
 CURSOR = "survey"
 SCORES = (1, 2, 3, 4, 5)
-# Which identity reaches the citizen on each channel (a phone case gets a callback question).
-_IDENTITY = {"email": "email", "sms": "phone", "whatsapp": "phone", "phone": "phone",
-             "webchat": "chat", "letter": "address"}
+# The channel that asks, and the identity it needs, per case channel. A phone case is asked
+# by SMS (no automated callback yet); a chat case at the end of its chat session.
+_ASK_ON = {"email": ("email", "email"), "sms": ("sms", "phone"),
+           "whatsapp": ("whatsapp", "phone"), "phone": ("sms", "phone"),
+           "webchat": ("webchat", "chat"), "letter": ("letter", "address")}
 _FALLBACK = (("email", "email"), ("sms", "phone"))
 QUESTION = {"en": "How satisfied are you with how we handled {reference}? "
                   "Choose 1 (not at all) to 5 (very): {url}",
@@ -95,7 +97,10 @@ class SurveySender:
         url = f"{self.config['supervisor.public_url'].rstrip('/')}/satisfaction/" \
               f"{token_for(secret, survey.id)}"
         language = "zh" if case.language.startswith("zh") else "en"
+        subject = ("您对 {ref} 的处理满意吗？" if language == "zh"
+                   else "How did we do with {ref}?").format(ref=case.reference)
         payload = {"reference": case.reference, "language": language, "url": url,
+                   "subject": subject,
                    "score_urls": {str(s): f"{url}?score={s}" for s in SCORES},
                    "text": QUESTION[language].format(reference=case.reference, url=url)}
         outbox.enqueue(session, case_id=case_id, channel=channel, recipient=recipient,
@@ -108,9 +113,9 @@ def _recipient(session: Session, case: Case) -> tuple[str, str] | None:
         select(CitizenIdentity.kind, CitizenIdentity.value)
         .where(col(CitizenIdentity.citizen_id) == case.citizen_id)
         .order_by(col(CitizenIdentity.id))).all())
-    kind = _IDENTITY.get(case.channel)
-    if kind is not None and identities.get(kind):
-        return case.channel, identities[kind]
+    channel, kind = _ASK_ON.get(case.channel, ("", ""))
+    if kind and identities.get(kind):
+        return channel, identities[kind]
     for channel, fallback in _FALLBACK:
         if identities.get(fallback):
             return channel, identities[fallback]
