@@ -123,8 +123,13 @@ def resolve_with_article(services: Services, call: CallInfo, spoken: str, slug: 
         case = session.get(Case, call.case_id)
         if case is None or case.id is None:
             return False
+        external_id = f"{call.call_sid}/answer/{slug}/{version}"
+        if session.execute(select(Message.id).where(
+                col(Message.channel) == "phone",
+                col(Message.external_id) == external_id)).first() is not None:
+            return case.status == CaseStatus.RESOLVED  # Twilio retried the webhook
         session.add(Message(case_id=case.id, direction="out", channel="phone",
-                            external_id=f"{call.call_sid}/answer/{slug}/{version}",
+                            external_id=external_id,
                             sender="ivr", text=spoken, language=call.language,
                             delivery_status="delivered", article_slug=slug,
                             article_version=version, details={"ivr": True}, created_at=now))

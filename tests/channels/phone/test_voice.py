@@ -122,12 +122,13 @@ def test_speech_finds_an_answer_and_yes_resolves_with_the_article(
     assert case.department_id == "waste"
     said = [m for m in messages(phone_services, case.id) if m.text.startswith("How do I")]
     assert len(said) == 1
-    done = twiml(post(action, call_params(SpeechResult="Yes, thank you")))
-    assert done.find("Hangup") is not None
+    for _ in range(2):  # the second is Twilio retrying: still one answer on the case
+        done = twiml(post(action, call_params(SpeechResult="Yes, thank you")))
+        assert done.find("Hangup") is not None
     case = cases(phone_services)[0]
     assert case.status == CaseStatus.RESOLVED
     answer = [m for m in messages(phone_services, case.id) if m.direction == "out"]
-    assert answer and answer[0].article_slug and answer[0].article_version
+    assert len(answer) == 1 and answer[0].article_slug and answer[0].article_version
 
 
 def test_noise_is_asked_again_then_goes_to_a_person(post: Post, phone_services: Services,
