@@ -8,10 +8,12 @@ The file's SHA-256 is the contact's external id, so the same scan twice is one l
 from __future__ import annotations
 
 import hashlib
+import io
 import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
 
+from PIL import Image
 from rapidfuzz import fuzz
 from sqlmodel import col, select
 
@@ -42,7 +44,7 @@ def engine_of(services: Services) -> OcrEngine:
 
 
 def read_letter(services: Services, data: bytes, engine: OcrEngine | None = None
-                ) -> tuple[list[PageText], LetterFacts]:
+                ) -> tuple[list[PageText], LetterFacts, list[Image.Image]]:
     """OCR and understanding; raises BadScan for what is not a readable letter."""
     config = services.config
     images = load_pages(data, config["letters.max_file_bytes"], config["letters.max_pages"])
@@ -56,14 +58,26 @@ def read_letter(services: Services, data: bytes, engine: OcrEngine | None = None
                        region=config["administration.country"],
                        own_address=f"{config['letters.return_address']} {config['letters.email']}",
                        administration=config["administration.name"])
-    return pages, facts
+    return pages, facts, images
+
+
+def _previews(services: Services, images: list[Image.Image]) -> list[str]:
+    """A PNG of each upright page, stored by hash: browsers show no TIFF or PDF inline."""
+    digests = []
+    for image in images:
+        small = image.copy()
+        small.thumbnail((1400, 1400))
+        buffer = io.BytesIO()
+        small.save(buffer, format="PNG", optimize=True)
+        digests.append(services.files.put(buffer.getvalue()))
+    return digests
 
 
 def ingest(services: Services, data: bytes, filename: str,
            engine: OcrEngine | None = None) -> LetterResult:
     """Read, understand and take one letter. BadScan / IntakeError mean: quarantine it."""
     digest = hashlib.sha256(data).hexdigest()
-    pages, facts = read_letter(services, data, engine)
+    pages, facts, images = read_letter(services, data, engine)
     sender = _matched_sender(services, facts)
     if not sender.has_identity():
         raise BadScan("no sender address, phone or email found in the letter")
@@ -74,7 +88,9 @@ def ingest(services: Services, data: bytes, filename: str,
         subject=facts.subject or _default_subject(facts),
         language=facts.language,
         attachments=(IncomingAttachment(Path(filename).name or "scan", content_type, data),),
-        metadata={"letter": {"pages": [p.as_dict() for p in pages], "scan_sha256": digest,
+        metadata={"letter": {"pages": [{**p.as_dict(), "image_sha256": preview} for p, preview
+                                       in zip(pages, _previews(services, images), strict=True)],
+                             "scan_sha256": digest,
                              "filename": Path(filename).name, "facts": facts.as_dict()}},
     )
     result = services.intake.take(contact)

@@ -39,6 +39,8 @@ def test_english_letter_opens_a_routed_case_then_a_follow_up_joins_it(
         assert letter["scan_sha256"] == first.sha256
         assert letter["pages"][0]["number"] == 1 and letter["pages"][0]["check_text"] is False
         assert "pothole" in letter["pages"][0]["text"]
+        preview = services.files.get(letter["pages"][0]["image_sha256"])  # shown in browsers
+        assert preview.startswith(b"\x89PNG")
         stored = session.exec(select(Attachment).where(
             col(Attachment.message_id) == message.id)).one()
         assert stored.sha256 == first.sha256
