@@ -47,7 +47,8 @@ log = logging.getLogger("contact_centre")
 # Where channels are registered: one line per channel package. Each module has
 # init_channel(app, services), which adds its blueprint, registers its outbound transport with
 # caseboard.outbox.register_transport, and appends its servers to services.background.
-CHANNEL_MODULES: tuple[str, ...] = ("channels.email", "channels.phone", "channels.letters")
+CHANNEL_MODULES: tuple[str, ...] = ("channels.email", "channels.phone", "channels.letters",
+                                   "channels.webchat")
 
 
 def create_app(config: Any = None, services: Services | None = None) -> Flask:

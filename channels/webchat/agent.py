@@ -1,0 +1,120 @@
+"""The agents' side: /board/chats lists the chats waiting in my departments and the chats
+I hold; I take one (within my chat capacity) and talk live. POSTs carry the CSRF token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
+from sqlmodel import col, select
+
+from caseboard.models import Department, User, UserDepartment
+from caseboard.web_auth import current_user, login_required
+from channels.webchat.bus import QUEUE_KEY, agent_key
+from channels.webchat.service import ChatService
+from channels.webchat.store import ChatError, LineView, clean_client_id
+from channels.webchat.streams import last_event_id, stream
+
+bp = Blueprint("webchat_board", __name__, url_prefix="/board/chats",
+               template_folder="templates")
+
+
+def _chat() -> ChatService:
+    service: ChatService = current_app.extensions["webchat"]
+    return service
+
+
+def _user() -> User:
+    user = current_user()
+    assert user is not None and user.id is not None
+    return user
+
+
+def _departments(user: User) -> set[str]:
+    with _chat().services.database.read() as session:
+        if user.role in ("supervisor", "admin"):
+            return set(session.execute(select(Department.id)).scalars())
+        return set(session.execute(select(UserDepartment.department_id).where(
+            col(UserDepartment.user_id) == user.id)).scalars())
+
+
+def _my_session_ids(user: User) -> list[str]:
+    return [c["id"] for c in _chat().agent_state(user, set())["mine"]]
+
+
+@bp.errorhandler(ChatError)
+def chat_error(error: ChatError) -> ResponseReturnValue:
+    return jsonify(error="refused", message=error.message), error.status
+
+
+@bp.get("")
+@login_required("agent")
+def page() -> ResponseReturnValue:
+    return render_template("webchat/agent_chats.html", user=_user())
+
+
+@bp.get("/state")
+@login_required("agent")
+def state() -> ResponseReturnValue:
+    user = _user()
+    data = _chat().agent_state(user, _departments(user))
+    ids = [c["id"] for c in data["mine"]]
+    data["lines"] = [{**LineView.of(line).as_dict(), "session": line.session_id}
+                     for line in _chat().store.lines(ids, limit=5000)]
+    return jsonify(data)
+
+
+@bp.post("/<session_id>/take")
+@login_required("agent")
+def take(session_id: str) -> ResponseReturnValue:
+    _chat().flows.take(session_id, _user())
+    return jsonify(ok=True)
+
+
+@bp.post("/<session_id>/messages")
+@login_required("agent")
+def post_message(session_id: str) -> ResponseReturnValue:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ChatError(400, "Send a JSON object.")
+    line = _chat().flows.post_agent(session_id, _user(), clean_client_id(data.get("client_id")),
+                                    str(data.get("text") or ""))
+    return jsonify(line={**line.as_dict(), "session": session_id}), 201
+
+
+@bp.post("/<session_id>/typing")
+@login_required("agent")
+def typing(session_id: str) -> ResponseReturnValue:
+    user = _user()
+    if session_id not in _my_session_ids(user):
+        raise ChatError(409, "You do not hold this chat.")
+    _chat().store.typing(session_id, "agent")
+    return jsonify(ok=True)
+
+
+@bp.post("/<session_id>/end")
+@login_required("agent")
+def end(session_id: str) -> ResponseReturnValue:
+    _chat().flows.end_by_agent(session_id, _user())
+    return jsonify(ok=True)
+
+
+@bp.get("/events")
+@login_required("agent")
+def events() -> ResponseReturnValue:
+    user = _user()
+    assert user.id is not None
+    chat, departments = _chat(), _departments(user)
+    cursor = last_event_id(request.headers.get("Last-Event-ID"), request.args.get("after"))
+
+    def read(after: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        data = chat.agent_state(user, departments)
+        ids = [c["id"] for c in data["mine"]]
+        lines = [{**LineView.of(line).as_dict(), "session": line.session_id}
+                 for line in chat.store.lines(ids, after)]
+        return lines, data
+
+    body = stream(chat.bus, (agent_key(user.id), QUEUE_KEY), chat.poll_seconds, cursor, read)
+    return Response(body, mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

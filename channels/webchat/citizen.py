@@ -1,0 +1,227 @@
+"""The citizen's side: the /chat page, the embed script, and the JSON + SSE chat API.
+
+The API is authenticated by the signed session token (header X-Chat-Token; the query string
+for EventSource, which cannot send headers), not by cookies, so it needs no CSRF token and
+works from the administration's other sites. Those sites are listed in chat.allowed_origins;
+a browser request from any other origin is refused before anything is read or stored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
+
+from channels.webchat import tokens
+from channels.webchat.bus import session_key
+from channels.webchat.service import ChatService
+from channels.webchat.store import ChatError, LineView, clean_client_id
+from channels.webchat.streams import last_event_id, stream
+from knowledge_base.articles import KbError
+
+pages = Blueprint("webchat", __name__, url_prefix="/chat", template_folder="templates",
+                  static_folder="static", static_url_path="/static")
+api = Blueprint("webchat_api", __name__, url_prefix="/chat/api")
+
+
+def _chat() -> ChatService:
+    service: ChatService = current_app.extensions["webchat"]
+    return service
+
+
+@pages.get("")
+def page() -> ResponseReturnValue:
+    language = "zh" if request.args.get("lang") == "zh" else "en"
+    return render_template("webchat/chat.html", language=language)
+
+
+@pages.get("/embed.js")
+def embed() -> ResponseReturnValue:
+    """The one-line embed: <script src=".../chat/embed.js" async></script> loads the widget."""
+    response = pages.send_static_file("chat.js")
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+# ---------------------------------------------------------------- origins (CORS)
+
+
+def _own_origin() -> str:
+    return request.host_url.rstrip("/")
+
+
+def _allowed(origin: str) -> bool:
+    return origin == _own_origin() or origin in _chat().allowed_origins
+
+
+@api.before_request
+def check_origin() -> ResponseReturnValue | None:
+    origin = request.headers.get("Origin", "")
+    if origin and not _allowed(origin):
+        return jsonify(error="origin_not_allowed",
+                       message=f"The chat may not be used from {origin}."), 403
+    if request.method == "OPTIONS":
+        return Response(status=204)
+    return None
+
+
+@api.after_request
+def cors_headers(response: Response) -> Response:
+    origin = request.headers.get("Origin", "")
+    if origin and origin != _own_origin() and _allowed(origin):
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Allow-Headers"] = "Content-Type, X-Chat-Token"
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST"
+        response.headers["Access-Control-Max-Age"] = "600"
+    response.headers.add("Vary", "Origin")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@api.errorhandler(ChatError)
+def chat_error(error: ChatError) -> ResponseReturnValue:
+    return jsonify(error="refused", message=error.message), error.status
+
+
+@api.errorhandler(tokens.TokenError)
+def token_error(error: tokens.TokenError) -> ResponseReturnValue:
+    return jsonify(error="session", message=str(error)), 401
+
+
+@api.errorhandler(HTTPException)
+def http_error(error: HTTPException) -> ResponseReturnValue:
+    message = error.description
+    if error.code == 413:
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        message = f"The message is far too long (the request is over {limit} bytes)."
+    return jsonify(error=error.name, message=message), error.code or 500
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ChatError(400, "Send a JSON object.")
+    return data
+
+
+def _session_id() -> str:
+    token = request.headers.get("X-Chat-Token") or request.args.get("token", "")
+    return _chat().session_of(token)
+
+
+def _address() -> str:
+    return str(request.remote_addr or "")
+
+
+def _state(session_id: str) -> dict[str, Any]:
+    return _chat().citizen_state(session_id)
+
+
+# ---------------------------------------------------------------- the API
+
+
+@api.post("/sessions")
+def start() -> ResponseReturnValue:
+    data = _body()
+    name = str(data.get("name") or "")
+    chat = _chat().store.start(str(data.get("language") or "en"), name,
+                               request.headers.get("Origin", ""), _address())
+    return jsonify(token=_chat().token_for(chat.id), state=_state(chat.id)), 201
+
+
+@api.get("/history")
+def history() -> ResponseReturnValue:
+    session_id = _session_id()
+    lines = [LineView.of(line).as_dict() for line in _chat().store.lines([session_id])]
+    return jsonify(lines=lines, state=_state(session_id))
+
+
+@api.post("/suggest")
+def suggest() -> ResponseReturnValue:
+    session_id = _session_id()
+    chat = _chat().store.get(session_id)
+    text = str(_body().get("text") or "")[:500]
+    if len(text.strip()) < 3:
+        return jsonify(articles=[])
+    try:
+        outcome = _chat().services.kb.search(text, chat.language, limit=3, record_gap=False)
+    except KbError:
+        return jsonify(articles=[])
+    return jsonify(articles=[{"slug": r.slug, "language": r.language, "title": r.title,
+                              "short_answer": r.short_answer, "version": r.version,
+                              "url": f"/help/{r.language}/{r.slug}"}
+                             for r in outcome.results])
+
+
+@api.post("/answered")
+def answered() -> ResponseReturnValue:
+    data = _body()
+    reference = _chat().flows.answered_by_article(
+        _session_id(), str(data.get("question") or ""), str(data.get("slug") or ""),
+        str(data.get("language") or "en"))
+    return jsonify(reference=reference, state=_state(_session_id()))
+
+
+@api.post("/handover")
+def handover() -> ResponseReturnValue:
+    data = _body()
+    session_id = _session_id()
+    _chat().flows.handover(session_id, str(data.get("text") or ""),
+                           clean_client_id(data.get("client_id")), _address())
+    return jsonify(state=_state(session_id))
+
+
+@api.post("/messages")
+def post_message() -> ResponseReturnValue:
+    data = _body()
+    line = _chat().store.post_citizen(_session_id(), clean_client_id(data.get("client_id")),
+                                      str(data.get("text") or ""), _address())
+    return jsonify(line=line.as_dict()), 201
+
+
+@api.post("/typing")
+def typing() -> ResponseReturnValue:
+    session_id = _session_id()
+    _chat().store.typing(session_id, "citizen")
+    return jsonify(ok=True)
+
+
+@api.post("/contact")
+def contact() -> ResponseReturnValue:
+    data = _body()
+    _chat().flows.leave_contact(_session_id(), str(data.get("email") or ""),
+                                str(data.get("phone") or ""))
+    return jsonify(state=_state(_session_id()))
+
+
+@api.post("/transcript")
+def transcript() -> ResponseReturnValue:
+    _chat().flows.email_transcript(_session_id(), str(_body().get("email") or ""))
+    return jsonify(ok=True, message="The transcript is on its way.")
+
+
+@api.post("/end")
+def end() -> ResponseReturnValue:
+    _chat().flows.end_by_citizen(_session_id())
+    return jsonify(state=_state(_session_id()))
+
+
+@api.get("/events")
+def events() -> ResponseReturnValue:
+    session_id = _session_id()
+    chat = _chat()
+    cursor = last_event_id(request.headers.get("Last-Event-ID"), request.args.get("after"))
+
+    def read(after: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        lines = [LineView.of(line).as_dict() for line in chat.store.lines([session_id], after)]
+        return lines, chat.citizen_state(session_id)
+
+    body = stream(chat.bus, (session_key(session_id),), chat.poll_seconds, cursor, read)
+    return Response(body, mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+

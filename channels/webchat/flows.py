@@ -1,0 +1,339 @@
+"""What a chat goes through: self-service answer, hand-over to a person, an agent taking it,
+a message case when nobody is there, the end with its transcript on the case."""
+
+from __future__ import annotations
+
+import secrets
+from contextlib import AbstractContextManager
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, func, select
+
+from caseboard import audit, outbox, workflow
+from caseboard.assignment import AssignmentError, agent_states, assign
+from caseboard.contacts import InboundContact, Sender
+from caseboard.db import insert_returning_id
+from caseboard.identity import normalise_email, normalise_phone
+from caseboard.intake import IntakeError
+from caseboard.models import Case, Citizen, Message, User, table_of, utcnow
+from channels.webchat import phrases
+from channels.webchat.models import ChatLine, ChatSession, ChatStatus
+from channels.webchat.store import ChatError, ChatStore, LineView
+from knowledge_base.models import KbArticle, KbArticleVersion
+from knowledge_base.render import ArticleText, ReplyContext, render
+from routing.assignment import DEFAULT_CAPACITY
+from settings import Config
+
+
+class ChatFlows:
+    def __init__(self, store: ChatStore) -> None:
+        self.store = store
+        self.services = store.services
+        self.config = store.config
+
+    # ------------------------------------------------------------------ citizen side
+
+    def _take_contact(self, chat: ChatSession, client_id: str, text: str,
+                      **extra: object) -> tuple[int, int, str]:
+        contact = InboundContact(
+            channel="webchat", external_id=f"{chat.id}:{client_id}",
+            sender=Sender(name=chat.display_name, chat_session=chat.id), text=text,
+            language=chat.language, own_thread_id=f"{chat.id}:thread",
+            metadata={"chat_session": chat.id}, **extra)  # type: ignore[arg-type]
+        try:
+            result = self.services.intake.take(contact)
+        except IntakeError as error:
+            raise ChatError(400, str(error)) from None
+        return result.case_id, result.message_id, result.reference
+
+    def handover(self, session_id: str, question: str, client_id: str, address: str) -> str:
+        """The citizen asks for a person: the chat becomes a case, queued or a message case."""
+        question = self.store.check_text(question)
+        chat = self.store.get(session_id)
+        if chat.status != ChatStatus.SELF_SERVICE:
+            return chat.status  # already handed over (a second click, a retried request)
+        case_id, message_id, reference = self._take_contact(chat, client_id, question)
+        open_now = self.services.calendar.is_working_time(utcnow())
+        with self.database_write() as session:
+            case = session.get(Case, case_id)
+            assert case is not None
+            staffed = open_now and _anyone_available(session, self.config, case.department_id)
+            status = ChatStatus.QUEUED if staffed else ChatStatus.MESSAGE
+            table = table_of(ChatSession)
+            moved = session.connection().execute(
+                sa.update(table).where(table.c.id == chat.id,
+                                       table.c.status == ChatStatus.SELF_SERVICE)
+                .values(status=status, case_id=case_id, department_id=case.department_id,
+                        question=question, queued_at=utcnow()))
+            if moved.rowcount != 1:
+                return self.store.get(session_id).status
+            chat.case_id, chat.status = case_id, status
+            insert_returning_id(session, ChatLine, dict(
+                session_id=chat.id, client_id=client_id, author="citizen",
+                author_name=chat.display_name, text=question, address=address,
+                message_id=message_id, created_at=utcnow()))
+            words = phrases.of(chat.language)
+            self.store.system_line(session, chat, (words.queued if staffed else
+                                                   words.nobody).format(reference=reference))
+            audit.record(session, case_id, "citizen", "chat_handover", "webchat",
+                         chat_session=chat.id, outcome=status)
+        self.store.wake(chat, queue=True)
+        return status
+
+    def answered_by_article(self, session_id: str, question: str, slug: str,
+                            language: str) -> str:
+        """"This answered my question": a resolved case recording the article version."""
+        chat = self.store.get(session_id)
+        if chat.status != ChatStatus.SELF_SERVICE:
+            raise ChatError(409, "This chat is already with a person or has ended.")
+        question = self.store.check_text(question)
+        published = self.services.kb.published(slug, language)
+        if published is None:
+            raise ChatError(404, "That article is not published.")
+        article, version = published.article, published.version
+        case_id, _, reference = self._take_contact(
+            chat, secrets.token_hex(8), question, automated=True,
+            explicit_department=article.department or None)
+        text = render("webchat", _article_text(article, version), ReplyContext(
+            reference=reference, language=chat.language)).text
+        with self.database_write() as session:
+            case = session.get(Case, case_id)
+            assert case is not None
+            _insert_answer(session, case, text, article.slug, version.number)
+            for action in ("accept", "start", "answer", "resolve"):
+                if action in workflow.allowed_actions(case.status):
+                    workflow.apply(session, case, action, "citizen", channel="webchat",
+                                   calendar=self.services.calendar,
+                                   reason="answered by a help article in the chat")
+            chat.case_id = case_id
+            self._end(session, chat, "answered_by_article")
+            audit.record(session, case_id, "citizen", "chat_self_service", "webchat",
+                         article_slug=article.slug, article_version=version.number)
+        self.store.wake(chat, queue=True)
+        return reference
+
+    def leave_contact(self, session_id: str, email: str, phone: str) -> LineView:
+        """Nobody could take the chat: the citizen says where the reply should go."""
+        chat = self.store.get(session_id)
+        if chat.case_id is None or chat.status == ChatStatus.SELF_SERVICE:
+            raise ChatError(409, "Ask for a person first.")
+        try:
+            email = normalise_email(email) if email.strip() else ""
+            phone = normalise_phone(phone, self.config["administration.country"]) \
+                if phone.strip() else ""
+        except ValueError as error:
+            raise ChatError(400, f"That does not look right: {error}") from None
+        if not (email or phone):
+            raise ChatError(400, "Please give an email address or a phone number.")
+        with self.services.database.read() as session:
+            case = session.get(Case, chat.case_id)
+            assert case is not None
+        contact = InboundContact(
+            channel="webchat", external_id=f"{chat.id}:contact:{email}:{phone}",
+            sender=Sender(name=chat.display_name, email=email, phone=phone,
+                          chat_session=chat.id),
+            text=f"Please reply to {email or phone} ({case.reference}).",
+            language=chat.language, automated=True, metadata={"chat_session": chat.id})
+        try:
+            self.services.intake.take(contact)
+        except IntakeError as error:
+            raise ChatError(400, str(error)) from None
+        with self.database_write() as session:
+            citizen = session.get(Citizen, case.citizen_id)
+            if citizen is not None:
+                citizen.preferred_channel = "email" if email else "sms"
+                session.add(citizen)
+            row = session.get(ChatSession, chat.id)
+            assert row is not None
+            row.contact_email, row.contact_phone = email, phone
+            session.add(row)
+            line = self.store.system_line(session, chat, phrases.of(chat.language)
+                                          .contact_saved.format(where=email or phone))
+        self.store.wake(chat)
+        return line
+
+    def email_transcript(self, session_id: str, email: str) -> None:
+        chat = self.store.get(session_id)
+        if chat.case_id is None:
+            raise ChatError(409, "There is no conversation to send yet.")
+        try:
+            address = normalise_email(email)
+        except ValueError as error:
+            raise ChatError(400, str(error)) from None
+        lines = self.store.lines([chat.id])
+        words = phrases.of(chat.language)
+        with self.database_write() as session:
+            case = session.get(Case, chat.case_id)
+            assert case is not None
+            sent = session.execute(select(func.count()).select_from(Message).where(
+                col(Message.case_id) == case.id, col(Message.channel) == "email",
+                col(Message.subject).startswith(words.transcript_subject))).scalar_one()
+            if sent >= 3:
+                raise ChatError(429, "The transcript was already sent three times.")
+            outbox.enqueue(session, case_id=chat.case_id, channel="email", recipient=address,
+                           kind="notification", payload={
+                               "subject": f"{words.transcript_subject} {case.reference}",
+                               "text": transcript_text(lines), "language": chat.language})
+            audit.record(session, case.id, "citizen", "chat_transcript_requested", "webchat",
+                         recipient=address)
+
+    def end_by_citizen(self, session_id: str) -> None:
+        chat = self.store.get(session_id)
+        if chat.status == ChatStatus.ENDED:
+            return
+        with self.database_write() as session:
+            self._end(session, chat, "ended_by_citizen")
+        self.store.wake(chat, queue=True)
+
+    # ------------------------------------------------------------------ agent side
+
+    def take(self, session_id: str, user: User) -> None:
+        """An agent takes a waiting chat, within their chat capacity."""
+        assert user.id is not None
+        with self.database_write() as session:
+            chat = session.get(ChatSession, session_id)
+            if chat is None or chat.status != ChatStatus.QUEUED or chat.case_id is None:
+                raise ChatError(409, "This chat is no longer waiting.")
+            held = session.execute(select(func.count()).select_from(ChatSession).where(
+                col(ChatSession.agent_user_id) == user.id,
+                col(ChatSession.status) == ChatStatus.LIVE)).scalar_one()
+            capacity = chat_capacity(self.config.assignment_capacity, user)
+            if held >= capacity:
+                raise ChatError(409, f"You already hold {held} chats (your capacity is "
+                                     f"{capacity}): end one first.")
+            case = session.get(Case, chat.case_id)
+            assert case is not None
+            self._assign(session, case, user)
+            table = table_of(ChatSession)
+            taken = session.connection().execute(
+                sa.update(table).where(table.c.id == chat.id,
+                                       table.c.status == ChatStatus.QUEUED)
+                .values(status=ChatStatus.LIVE, agent_user_id=user.id, taken_at=utcnow()))
+            if taken.rowcount != 1:
+                raise ChatError(409, "Another agent took this chat first.")
+            for action in ("accept", "start"):
+                if action in workflow.allowed_actions(case.status):
+                    workflow.apply(session, case, action, user.username, channel="webchat",
+                                   calendar=self.services.calendar)
+            chat.agent_user_id = user.id
+            name = user.display_name or user.username
+            self.store.system_line(session, chat, phrases.of(chat.language)
+                                   .joined.format(name=name))
+        self.store.wake(chat, queue=True)
+
+    def _assign(self, session: Session, case: Case, user: User) -> None:
+        if case.assigned_user_id == user.id:
+            return
+        if case.assigned_user_id is not None:
+            raise ChatError(409, "This chat's case is held by another agent.")
+        agent = next((a for a in agent_states(session, self.config)
+                      if a.user_id == user.id), None)
+        if agent is None:
+            raise ChatError(403, "Only active agents can take chats.")
+        try:
+            assign(session, case, agent, user.username, ("took the chat",))
+        except AssignmentError as error:
+            raise ChatError(409, str(error)) from None
+
+    def post_agent(self, session_id: str, user: User, client_id: str, text: str) -> LineView:
+        text = self.store.check_text(text)
+        chat = self.store.get(session_id)
+        if chat.status != ChatStatus.LIVE or chat.agent_user_id != user.id:
+            raise ChatError(409, "You do not hold this chat.")
+
+        def work(session: Session) -> LineView:
+            existing = session.execute(select(ChatLine).where(
+                col(ChatLine.session_id) == chat.id, col(ChatLine.client_id) == client_id)
+            ).scalar_one_or_none()
+            if existing is not None:
+                return LineView.of(existing)
+            line = self.store.write_line(session, chat, "agent",
+                                         user.display_name or user.username, text, client_id,
+                                         direction="out", user_id=user.id)
+            cases = table_of(Case)
+            first = session.connection().execute(
+                sa.update(cases).where(cases.c.id == chat.case_id,
+                                       cases.c.first_response_at.is_(None))
+                .values(first_response_at=utcnow()))
+            if first.rowcount:
+                audit.record(session, chat.case_id, user.username, "first_response",
+                             "webchat")
+            return line
+
+        line = self.services.intake.group.run(work)
+        self.store.wake(chat)
+        return line
+
+    def end_by_agent(self, session_id: str, user: User) -> None:
+        with self.database_write() as session:
+            chat = session.get(ChatSession, session_id)
+            if chat is None or chat.agent_user_id != user.id:
+                raise ChatError(409, "You do not hold this chat.")
+            if chat.status == ChatStatus.ENDED:
+                return
+            case = session.get(Case, chat.case_id)
+            assert case is not None
+            for action in ("answer", "resolve"):
+                if action in workflow.allowed_actions(case.status):
+                    workflow.apply(session, case, action, user.username, channel="webchat",
+                                   calendar=self.services.calendar, reason="chat ended")
+            self._end(session, chat, "ended_by_agent")
+        self.store.wake(chat, queue=True)
+
+    # ------------------------------------------------------------------ both
+
+    def database_write(self) -> AbstractContextManager[Session]:
+        return self.services.database.write()
+
+    def _end(self, session: Session, chat: ChatSession, reason: str) -> None:
+        """End the chat; its transcript goes on the case as a note with the lines."""
+        table = table_of(ChatSession)
+        session.connection().execute(sa.update(table).where(table.c.id == chat.id).values(
+            status=ChatStatus.ENDED, ended_reason=reason, ended_at=utcnow()))
+        self.store.system_line(session, chat, phrases.of(chat.language).ended)
+        if chat.case_id is None:
+            return
+        lines = list(session.execute(select(ChatLine).where(
+            col(ChatLine.session_id) == chat.id).order_by(col(ChatLine.id))).scalars())
+        session.add(Message(
+            case_id=chat.case_id, direction="note", channel="webchat", sender="system",
+            subject="Chat transcript", text=transcript_text(lines), language=chat.language,
+            delivery_status="received", created_at=utcnow(),
+            details={"chat_session": chat.id, "chat_transcript": [
+                {"at": line.created_at.isoformat(), "author": line.author,
+                 "name": line.author_name, "text": line.text} for line in lines]}))
+        audit.record(session, chat.case_id, "system", "chat_ended", "webchat",
+                     chat_session=chat.id, reason=reason)
+
+
+def chat_capacity(defaults: dict[str, int], user: User) -> int:
+    return int({**DEFAULT_CAPACITY, **defaults, **(user.capacity or {})}.get("chat", 3))
+
+
+def _anyone_available(session: Session, config: Config, department: str) -> bool:
+    states = agent_states(session, config, department)
+    return any(a.presence == "available" for a in states)
+
+
+def _article_text(article: KbArticle, version: KbArticleVersion) -> ArticleText:
+    return ArticleText(slug=article.slug, version=version.number, language=article.language,
+                       title=version.title, short_answer=version.short_answer,
+                       body_markdown=version.body, key_facts=tuple(version.key_facts),
+                       url=f"/help/{article.language}/{article.slug}")
+
+
+def _insert_answer(session: Session, case: Case, text: str, slug: str, version: int) -> None:
+    session.add(Message(case_id=case.id or 0, direction="out", channel="webchat",
+                        sender="knowledge base", text=text, language=case.language,
+                        delivery_status="delivered", article_slug=slug,
+                        article_version=version, created_at=utcnow(),
+                        details={"self_service": True}))
+
+
+def transcript_text(lines: list[ChatLine]) -> str:
+    rows = []
+    for line in lines:
+        label = line.author_name or {"system": "-", "citizen": "You"}.get(line.author,
+                                                                          line.author)
+        rows.append(f"[{line.created_at:%Y-%m-%d %H:%M} UTC] {label}: {line.text}")
+    return "\n".join(rows)

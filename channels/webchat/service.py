@@ -1,0 +1,76 @@
+"""The chat's parts for one app: store, flows, wake-up bus, token signing, allowed origins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import col, select
+
+from caseboard.models import Case, User
+from caseboard.services import Services
+from channels.webchat import tokens
+from channels.webchat.bus import ChatBus
+from channels.webchat.flows import ChatFlows, chat_capacity
+from channels.webchat.models import ChatSession, ChatStatus
+from channels.webchat.store import ChatStore, is_typing
+
+
+def parse_origins(text: str) -> frozenset[str]:
+    return frozenset(o.strip().rstrip("/") for o in text.split(",") if o.strip())
+
+
+class ChatService:
+    def __init__(self, services: Services, secret: str) -> None:
+        self.services = services
+        self.bus = ChatBus()
+        self.store = ChatStore(services, self.bus)
+        self.flows = ChatFlows(self.store)
+        self.secret = secret
+        self.allowed_origins = parse_origins(services.config["chat.allowed_origins"])
+        self.poll_seconds = float(services.config["chat.poll_seconds"])
+        self.max_age = float(services.config["chat.session_hours"]) * 3600
+
+    def token_for(self, session_id: str) -> str:
+        return tokens.issue(self.secret, session_id)
+
+    def session_of(self, token: str) -> str:
+        return tokens.session_of(self.secret, token, self.max_age)
+
+    def citizen_state(self, session_id: str) -> dict[str, Any]:
+        chat = self.store.get(session_id)
+        reference, agent = "", ""
+        with self.services.database.read() as session:
+            if chat.case_id is not None:
+                case = session.get(Case, chat.case_id)
+                reference = case.reference if case else ""
+            if chat.agent_user_id is not None:
+                user = session.get(User, chat.agent_user_id)
+                agent = (user.display_name or user.username) if user else ""
+        return {"status": chat.status, "language": chat.language, "name": chat.display_name,
+                "reference": reference, "agent": agent,
+                "position": self.store.queue_position(chat),
+                "agent_typing": is_typing(chat.agent_typing_at),
+                "contact": chat.contact_email or chat.contact_phone}
+
+    def agent_state(self, user: User, departments: set[str]) -> dict[str, Any]:
+        """The agent's live chats and the chats waiting in their departments."""
+        with self.services.database.read() as session:
+            mine = list(session.execute(select(ChatSession).where(
+                col(ChatSession.agent_user_id) == user.id,
+                col(ChatSession.status) == ChatStatus.LIVE)
+                .order_by(col(ChatSession.taken_at))).scalars())
+            waiting = list(session.execute(select(ChatSession).where(
+                col(ChatSession.status) == ChatStatus.QUEUED,
+                col(ChatSession.department_id).in_(departments))
+                .order_by(col(ChatSession.queued_at)).limit(50)).scalars())
+            references = dict(session.execute(select(Case.id, Case.reference).where(
+                col(Case.id).in_([c.case_id for c in mine + waiting if c.case_id]))).all())
+        def view(chat: ChatSession) -> dict[str, Any]:
+            return {"id": chat.id, "name": chat.display_name, "question": chat.question[:200],
+                    "reference": references.get(chat.case_id, ""),
+                    "department": chat.department_id, "language": chat.language,
+                    "queued_at": chat.queued_at.isoformat() if chat.queued_at else "",
+                    "citizen_typing": is_typing(chat.citizen_typing_at)}
+        return {"mine": [view(c) for c in mine], "waiting": [view(c) for c in waiting],
+                "capacity": chat_capacity(self.services.config.assignment_capacity, user),
+                "presence": user.presence}

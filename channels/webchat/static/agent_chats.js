@@ -1,0 +1,115 @@
+// The agent's chats: waiting chats to take, live chats to answer. Citizen text is only ever
+// put in the page with textContent.
+(function () {
+  "use strict";
+  var csrf = document.querySelector("meta[name=csrf-token]").content;
+  var waiting = document.getElementById("chat-waiting");
+  var mine = document.getElementById("chat-mine");
+  var status = document.getElementById("chat-status");
+  var panes = {};
+  var seen = {};
+  var lastId = 0;
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    if (text !== undefined) { node.textContent = text; }
+    return node;
+  }
+  function uid() { return Math.random().toString(36).slice(2) + Date.now().toString(36); }
+  function post(path, body) {
+    return fetch("/board/chats" + path, {method: "POST", headers: {"Content-Type": "application/json",
+      "X-CSRFToken": csrf}, body: JSON.stringify(body || {})}).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (d) {
+        if (!r.ok) { throw new Error(d.message || r.statusText); } return d;
+      });
+    });
+  }
+  function say(text) { status.textContent = text; }
+
+  function pane(chat) {
+    if (panes[chat.id]) { return panes[chat.id]; }
+    var box = el("section", {"class": "chat", "data-session": chat.id, "aria-label": "Chat with " + (chat.name || "citizen")});
+    box.appendChild(el("h3", {}, (chat.name || "Citizen") + " · " + chat.reference));
+    var log = el("ol", {"aria-live": "polite"});
+    box.appendChild(log);
+    var typing = el("p", {hidden: ""}, "The citizen is typing…");
+    box.appendChild(typing);
+    var form = el("form", {});
+    var id = "reply-" + chat.id;
+    form.appendChild(el("label", {"for": id}, "Reply"));
+    var text = el("textarea", {id: id, rows: "2"});
+    form.appendChild(text);
+    form.appendChild(el("button", {type: "submit"}, "Send"));
+    var end = el("button", {type: "button"}, "End chat");
+    form.appendChild(end);
+    box.appendChild(form);
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      if (!text.value.trim()) { return; }
+      var value = text.value;
+      text.value = "";
+      post("/" + chat.id + "/messages", {text: value, client_id: uid()}).then(function (d) { addLine(d.line); })
+        .catch(function (err) { text.value = value; say(err.message); });
+    });
+    text.addEventListener("keydown", function (e) {
+      if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); form.requestSubmit(); }
+    });
+    var last = 0;
+    text.addEventListener("input", function () {
+      if (Date.now() - last > 2000) { last = Date.now(); post("/" + chat.id + "/typing").catch(function () {}); }
+    });
+    end.addEventListener("click", function () { post("/" + chat.id + "/end").then(refresh).catch(function (err) { say(err.message); }); });
+    mine.appendChild(box);
+    panes[chat.id] = {box: box, log: log, typing: typing, text: text};
+    return panes[chat.id];
+  }
+  function addLine(line) {
+    if (seen[line.id]) { return; }
+    var p = panes[line.session];
+    if (!p) { return; }
+    seen[line.id] = true;
+    lastId = Math.max(lastId, line.id);
+    var item = el("li", {"class": line.author});
+    if (line.author !== "system") { item.appendChild(el("span", {"class": "who"}, line.name || line.author)); }
+    item.appendChild(document.createTextNode(line.text));
+    p.log.appendChild(item);
+    p.log.scrollTop = p.log.scrollHeight;
+  }
+  function showState(s) {
+    document.getElementById("chat-capacity").textContent = s.mine.length + " of " + s.capacity;
+    waiting.textContent = "";
+    if (!s.waiting.length) { waiting.appendChild(el("li", {}, "No chat is waiting.")); }
+    s.waiting.forEach(function (chat) {
+      var item = el("li", {});
+      item.appendChild(el("strong", {}, chat.name || "Citizen"));
+      item.appendChild(document.createTextNode(" (" + chat.reference + ", " + chat.department + "): " + chat.question + " "));
+      var take = el("button", {type: "button", "class": "take"}, "Take chat");
+      take.addEventListener("click", function () {
+        post("/" + chat.id + "/take").then(refresh).catch(function (err) { say(err.message); });
+      });
+      item.appendChild(take);
+      waiting.appendChild(item);
+    });
+    var live = {};
+    s.mine.forEach(function (chat) { live[chat.id] = true; pane(chat).typing.hidden = !chat.citizen_typing; });
+    Object.keys(panes).forEach(function (id) {
+      if (!live[id]) { panes[id].box.remove(); delete panes[id]; }
+    });
+  }
+  function refresh() {
+    return fetch("/board/chats/state").then(function (r) { return r.json(); }).then(function (s) {
+      showState(s);
+      s.lines.forEach(addLine);
+    });
+  }
+  var source = null;
+  function connect() {
+    source = new EventSource("/board/chats/events?after=" + lastId);
+    source.addEventListener("state", function (e) { showState(JSON.parse(e.data)); });
+    source.addEventListener("line", function (e) { addLine(JSON.parse(e.data)); });
+    source.onopen = function () { say(""); };
+    source.onerror = function () { say("Connection lost, reconnecting…"); };
+  }
+  refresh().then(connect);
+})();

@@ -1,0 +1,223 @@
+"""Chat lines and sessions in the database: starting, posting, limits, reading back.
+
+A citizen's line is written with its Message on the case in one transaction (shared with
+other writers through intake's group commit), so a line the citizen sees ticked is on the
+case. Refusals (too long, too many a minute) write nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, func, select
+
+from caseboard.db import connection_of, insert_returning_id
+from caseboard.models import Case, Message, table_of, utcnow
+from caseboard.services import Services
+from channels.webchat.bus import QUEUE_KEY, ChatBus, agent_key, session_key
+from channels.webchat.models import ChatLine, ChatSession, ChatStatus
+
+TYPING_SECONDS = 5  # a typing signal older than this no longer shows
+MAX_NAME_CHARS = 80
+MAX_CLIENT_ID = 64
+
+
+class ChatError(Exception):
+    """A refused request: `status` is the HTTP status, the message is shown to the user."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class LineView:
+    id: int
+    author: str
+    name: str
+    text: str
+    at: str
+    client_id: str
+
+    @classmethod
+    def of(cls, line: ChatLine) -> LineView:
+        assert line.id is not None
+        return cls(line.id, line.author, line.author_name, line.text,
+                   line.created_at.isoformat(), line.client_id)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"id": self.id, "author": self.author, "name": self.name, "text": self.text,
+                "at": self.at, "client_id": self.client_id}
+
+
+def new_session_id() -> str:
+    return "chat-" + secrets.token_urlsafe(18)
+
+
+def clean_client_id(value: object) -> str:
+    text = str(value or "").strip()
+    if not text:
+        return secrets.token_hex(12)
+    if len(text) > MAX_CLIENT_ID or not all(c.isalnum() or c in "-_" for c in text):
+        raise ChatError(400, "The message id is not valid.")
+    return text
+
+
+class ChatStore:
+    """The chat's writes and reads; `bus` wakes the streams a write concerns."""
+
+    def __init__(self, services: Services, bus: ChatBus) -> None:
+        self.services = services
+        self.database = services.database
+        self.config = services.config
+        self.bus = bus
+
+    # ------------------------------------------------------------------ sessions
+
+    def start(self, language: str, name: str, origin: str, address: str) -> ChatSession:
+        chat = ChatSession(id=new_session_id(), status=ChatStatus.SELF_SERVICE,
+                           language=language if language in ("en", "zh") else "en",
+                           display_name=" ".join(str(name).split())[:MAX_NAME_CHARS],
+                           origin=origin[:200], address=address[:64], created_at=utcnow())
+        with self.database.write() as session:
+            session.add(chat)
+        return chat
+
+    def get(self, session_id: str) -> ChatSession:
+        with self.database.read() as session:
+            chat = session.get(ChatSession, session_id)
+        if chat is None:
+            raise ChatError(404, "This chat does not exist any more: please start a new chat.")
+        return chat
+
+    def lines(self, session_ids: list[str], after: int = 0, limit: int = 500) -> list[ChatLine]:
+        if not session_ids:
+            return []
+        with self.database.read() as session:
+            return list(session.execute(
+                select(ChatLine).where(col(ChatLine.session_id).in_(session_ids),
+                                       col(ChatLine.id) > after)
+                .order_by(col(ChatLine.id)).limit(limit)).scalars())
+
+    def check_text(self, text: object) -> str:
+        value = str(text or "")
+        limit = self.config["chat.max_message_chars"]
+        if len(value) > limit:
+            raise ChatError(413, f"The message is too long ({len(value)} characters; "
+                                 f"at most {limit}).")
+        if not value.strip():
+            raise ChatError(400, "The message is empty.")
+        return value.strip()
+
+    # ------------------------------------------------------------------ lines
+
+    def post_citizen(self, session_id: str, client_id: str, text: str,
+                     address: str) -> LineView:
+        """Store a citizen's line on the chat and on its case; refusals store nothing."""
+        text = self.check_text(text)
+        chat = self.get(session_id)
+        if chat.status in (ChatStatus.SELF_SERVICE, ChatStatus.ENDED) or chat.case_id is None:
+            raise ChatError(409, "Ask for a person first." if chat.status != ChatStatus.ENDED
+                            else "This chat has ended.")
+        outcome = self.services.intake.group.run(
+            lambda s: self._write_citizen_line(s, chat, client_id, text, address))
+        if isinstance(outcome, ChatError):
+            raise outcome
+        self.bus.notify(session_key(chat.id),
+                        *( [agent_key(chat.agent_user_id)] if chat.agent_user_id else []))
+        return outcome
+
+    def _write_citizen_line(self, session: Session, chat: ChatSession, client_id: str,
+                            text: str, address: str) -> LineView | ChatError:
+        existing = session.execute(select(ChatLine).where(
+            col(ChatLine.session_id) == chat.id, col(ChatLine.client_id) == client_id)
+        ).scalar_one_or_none()
+        if existing is not None:  # a retried send after a dropped connection
+            return LineView.of(existing)
+        refusal = self._over_limit(session, chat.id, address)
+        if refusal is not None:
+            return refusal
+        assert chat.case_id is not None
+        return self.write_line(session, chat, "citizen", chat.display_name, text, client_id,
+                               address=address, direction="in")
+
+    def _over_limit(self, session: Session, session_id: str, address: str) -> ChatError | None:
+        since = utcnow() - dt.timedelta(minutes=1)
+        per_session = session.execute(select(func.count()).select_from(ChatLine).where(
+            col(ChatLine.session_id) == session_id, col(ChatLine.author) == "citizen",
+            col(ChatLine.created_at) > since)).scalar_one()
+        limit = self.config["chat.messages_per_minute"]
+        if per_session >= limit:
+            return ChatError(429, f"Too many messages: at most {limit} a minute. "
+                                  "Please wait a moment.")
+        if address:
+            per_address = session.execute(select(func.count()).select_from(ChatLine).where(
+                col(ChatLine.address) == address, col(ChatLine.created_at) > since)
+            ).scalar_one()
+            limit = self.config["chat.messages_per_minute_per_address"]
+            if per_address >= limit:
+                return ChatError(429, f"Too many messages from your network: at most {limit} "
+                                      "a minute. Please wait a moment.")
+        return None
+
+    def write_line(self, session: Session, chat: ChatSession, author: str, name: str,
+                   text: str, client_id: str, *, address: str = "", direction: str = "",
+                   user_id: int | None = None) -> LineView:
+        """One chat line (and, with a direction, its Message on the case)."""
+        now = utcnow()
+        message_id = None
+        if direction and chat.case_id is not None:
+            message_id = insert_returning_id(session, Message, dict(
+                case_id=chat.case_id, direction=direction, channel="webchat",
+                external_id=f"{chat.id}:{client_id}", thread_id=None,
+                sender=chat.id if direction == "in" else name, subject="", text=text,
+                language=chat.language,
+                delivery_status="received" if direction == "in" else "delivered",
+                delivery_error="", author_user_id=user_id, article_slug=None,
+                article_version=None, details={"chat_session": chat.id}, created_at=now))
+            cases = table_of(Case)
+            connection_of(session).execute(
+                sa.update(cases).where(cases.c.id == chat.case_id).values(updated_at=now))
+        line_id = insert_returning_id(session, ChatLine, dict(
+            session_id=chat.id, client_id=client_id, author=author, author_name=name[:80],
+            text=text, address=address, message_id=message_id, created_at=now))
+        return LineView(line_id, author, name[:80], text, now.isoformat(), client_id)
+
+    def system_line(self, session: Session, chat: ChatSession, text: str) -> LineView:
+        return self.write_line(session, chat, "system", "", text, secrets.token_hex(12))
+
+    def wake(self, chat: ChatSession, queue: bool = False) -> None:
+        keys = [session_key(chat.id)]
+        if chat.agent_user_id is not None:
+            keys.append(agent_key(chat.agent_user_id))
+        if queue:
+            keys.append(QUEUE_KEY)
+        self.bus.notify(*keys)
+
+    # ------------------------------------------------------------------ typing, queue
+
+    def typing(self, session_id: str, side: str) -> None:
+        column = "citizen_typing_at" if side == "citizen" else "agent_typing_at"
+        table = table_of(ChatSession)
+        with self.database.write() as session:
+            session.connection().execute(sa.update(table).where(table.c.id == session_id)
+                                         .values({column: utcnow()}))
+        self.wake(self.get(session_id))
+
+    def queue_position(self, chat: ChatSession) -> int | None:
+        if chat.status != ChatStatus.QUEUED or chat.queued_at is None:
+            return None
+        with self.database.read() as session:
+            ahead = session.execute(select(func.count()).select_from(ChatSession).where(
+                col(ChatSession.status) == ChatStatus.QUEUED,
+                col(ChatSession.department_id) == chat.department_id,
+                col(ChatSession.queued_at) < chat.queued_at)).scalar_one()
+        return int(ahead) + 1
+
+
+def is_typing(moment: dt.datetime | None) -> bool:
+    return moment is not None and utcnow() - moment < dt.timedelta(seconds=TYPING_SECONDS)
