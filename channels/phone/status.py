@@ -16,7 +16,7 @@ from caseboard.services import Services
 from channels.phone import keywords
 from channels.phone.models import PhoneCall
 from channels.phone.outbound import _RANK
-from channels.phone.sms import BadWebhook
+from channels.phone.sms import BadWebhook, opt_out_key
 
 SMS_STATES = ("accepted", "scheduled", "queued", "sending", "sent", "delivered", "undelivered",
               "failed", "read", "canceled")
@@ -52,7 +52,9 @@ def _message_status(services: Services, form: Mapping[str, str], outbox_id: str)
         if (form.get("ErrorCode") or "").strip() == OPTED_OUT_CODE:
             recipient = str((row.details or {}).get("to") or form.get("To") or "")
             if recipient:
-                keywords.set_opt_out(session, recipient, True, "carrier")
+                number = recipient.removeprefix("whatsapp:")
+                keywords.set_opt_out(session, opt_out_key(row.channel, number), True,
+                                     "carrier")
         session.add(row)
     return True
 
