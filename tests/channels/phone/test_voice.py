@@ -214,3 +214,14 @@ def test_the_board_lists_calls_waiting_per_department(post: Post, phone_app: Fla
     root = twiml(post("/twilio/agent", {"CallSid": "CA" + "5" * 32, "From": "client:alice"}))
     dial = root.find("Dial")
     assert dial is not None and dial.findtext("Queue") == "triage"
+
+
+def test_no_key_pressed_and_a_wrong_key(post: Post, phone_services: Services) -> None:
+    greeting = twiml(post("/twilio/voice", call_params()))
+    assert greeting.findtext("Redirect") == "/twilio/voice/menu"  # no key: English menu
+    menu = twiml(post("/twilio/voice/menu", call_params()))
+    gather = menu.find("Gather")
+    assert gather is not None and gather.get("language") == "en-GB"
+    wrong = twiml(post("/twilio/voice/choice", call_params(Digits="9")))
+    assert "not one of the options" in spoken(wrong) and wrong.find("Gather") is not None
+    assert post("/twilio/voice/nowhere", call_params()).status_code == 404
