@@ -379,9 +379,6 @@ def _ascii(name: str) -> str:
 
 
 def _is_scan(session: Session, case: Case, sha256: str) -> bool:
-    for details in session.execute(select(Message.details).where(
-            col(Message.case_id) == case.id)).scalars():
-        letter = (details or {}).get("letter")
-        if isinstance(letter, dict) and letter.get("scan_sha256") == sha256:
-            return True
-    return False
+    return any(sha256 in case_view.letter_images(details or {})
+               for details in session.execute(select(Message.details).where(
+                   col(Message.case_id) == case.id, col(Message.channel) == "letter")).scalars())

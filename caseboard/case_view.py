@@ -58,6 +58,7 @@ class TimelineEntry:
     recording: dict[str, Any] | None = None
     letter: dict[str, Any] | None = None
     author: str = ""
+    chat: list[dict[str, str]] = field(default_factory=list)
 
 
 def timeline(session: Session, case: Case) -> list[TimelineEntry]:
@@ -78,7 +79,7 @@ def timeline(session: Session, case: Case) -> list[TimelineEntry]:
     authors = _usernames(session, {m.author_user_id for m in messages})
     return [TimelineEntry(m, files.get(m.id or 0, []), sends.get(m.id or 0),
                           _recording(m.details), _letter(m.details),
-                          authors.get(m.author_user_id or 0, ""))
+                          authors.get(m.author_user_id or 0, ""), chat_lines(m.details))
             for m in messages]
 
 
@@ -97,9 +98,33 @@ def _letter(details: dict[str, Any]) -> dict[str, Any] | None:
     letter = details.get("letter") if isinstance(details, dict) else None
     if not isinstance(letter, dict):
         return None
-    pages = [p for p in letter.get("pages") or [] if isinstance(p, dict)]
     scan = str(letter.get("scan_sha256") or "")
+    pages = []
+    for page in letter.get("pages") or []:
+        if isinstance(page, dict):
+            # Each page's own PNG preview when the letters channel made one, else the scan.
+            image = str(page.get("image_sha256") or "")
+            pages.append({**page, "image": image if _is_sha256(image) else
+                          (scan if _is_sha256(scan) else "")})
     return {"pages": pages, "scan_sha256": scan if _is_sha256(scan) else ""}
+
+
+def letter_images(details: dict[str, Any]) -> set[str]:
+    """The hashes of a letter message's scan and page images (served from the case page)."""
+    letter = _letter(details)
+    if letter is None:
+        return set()
+    return {p["image"] for p in letter["pages"] if p["image"]} | (
+        {letter["scan_sha256"]} if letter["scan_sha256"] else set())
+
+
+def chat_lines(details: dict[str, Any]) -> list[dict[str, str]]:
+    lines = details.get("chat_transcript") if isinstance(details, dict) else None
+    if not isinstance(lines, list):
+        return []
+    return [{"author": str(line.get("name") or line.get("author") or ""),
+             "text": str(line.get("text") or ""), "at": str(line.get("at") or "")[11:19]}
+            for line in lines if isinstance(line, dict)]
 
 
 def _is_sha256(value: str) -> bool:

@@ -185,6 +185,7 @@ def test_call_recordings_and_letter_scans_on_the_timeline(services: Services,
                                                           alice: Client) -> None:
     reference = new_case(services)
     scan = services.files.put(b"\x89PNG\r\n\x1a\nfake scan")
+    page_two = services.files.put(b"\x89PNG\r\n\x1a\npage two")
     case = case_row(services, reference)
     with services.database.write() as session:
         session.add(Message(case_id=case.id or 0, direction="in", channel="phone",
@@ -194,7 +195,14 @@ def test_call_recordings_and_letter_scans_on_the_timeline(services: Services,
         session.add(Message(case_id=case.id or 0, direction="in", channel="letter",
                             text="letter", details={"letter": {"scan_sha256": scan, "pages": [
                                 {"number": 1, "text": "Dear council, mould", "confidence": 0.61,
-                                 "check_text": True}]}}))
+                                 "check_text": True},
+                                {"number": 2, "text": "Yours, A.", "confidence": 0.9,
+                                 "check_text": False, "image_sha256": page_two}]}}))
+        session.add(Message(case_id=case.id or 0, direction="note", channel="webchat",
+                            subject="Chat transcript", text="(transcript)", details={
+                                "chat_transcript": [{"at": "2026-12-02T10:01:02", "author":
+                                                     "citizen", "name": "Arthur <i>D</i>",
+                                                     "text": "Is anyone there?"}]}))
         session.add(Message(case_id=case.id or 0, direction="in", channel="phone",
                             text="(call 2)", details={"recording": {
                                 "url": "https://api.twilio.com/rec/RE1.mp3", "duration": 7}}))
@@ -205,6 +213,9 @@ def test_call_recordings_and_letter_scans_on_the_timeline(services: Services,
     assert "Page 1 (OCR confidence 0.61), check this text:" in page
     scan_url = f"/board/case/{reference}/file/{scan}"
     assert f'src="{scan_url}"' in page
+    assert f'src="/board/case/{reference}/file/{page_two}"' in page
+    assert "<strong>Arthur &lt;i&gt;D&lt;/i&gt;</strong>" in page and "Is anyone there?" in page
+    assert alice.get(f"/board/case/{reference}/file/{page_two}").status_code == 200
     answer = alice.get(scan_url)
     assert answer.status_code == 200 and answer.mimetype == "image/png"
     assert answer.headers["Content-Disposition"].startswith("inline;")
