@@ -8,6 +8,7 @@ restores the duplicate's status. Both cases' audit trails say who did it.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -20,6 +21,7 @@ from caseboard.models import (
     CitizenIdentity,
     IdentitySuggestion,
     Message,
+    OutboxItem,
     table_of,
     utcnow,
 )
@@ -48,6 +50,7 @@ def merge(session: Session, duplicate: Case, survivor: Case, actor: str,
     messages = table_of(Message)
     session.execute(sa.update(messages).where(messages.c.case_id == duplicate.id)
                     .values(case_id=survivor.id))
+    _move_outbox(session, moved, survivor)
     record = CaseMerge(source_case_id=duplicate.id or 0, target_case_id=survivor.id or 0,
                        message_ids=[m for m in moved if m is not None],
                        source_state={"status": duplicate.status,
@@ -82,6 +85,7 @@ def undo_merge(session: Session, record: CaseMerge, actor: str,
         session.execute(sa.update(messages).where(
             messages.c.id.in_(record.message_ids), messages.c.case_id == survivor.id)
             .values(case_id=duplicate.id))
+        _move_outbox(session, record.message_ids, duplicate)
     duplicate.status = str(record.source_state.get("status") or CaseStatus.NEW)
     duplicate.closed_at = None
     assigned = record.source_state.get("assigned_user_id")
@@ -98,6 +102,15 @@ def undo_merge(session: Session, record: CaseMerge, actor: str,
     audit.record(session, survivor.id, actor, "merge_undone", "board",
                  split_off=duplicate.reference)
     return duplicate, survivor
+
+
+def _move_outbox(session: Session, message_ids: Sequence[int | None], case: Case) -> None:
+    """Replies travel with their messages, so the timeline keeps showing their delivery."""
+    wanted = [m for m in message_ids if m is not None]
+    if wanted:
+        items = table_of(OutboxItem)
+        session.execute(sa.update(items).where(items.c.message_id.in_(wanted))
+                        .values(case_id=case.id))
 
 
 def link(session: Session, case: Case, other: Case, actor: str) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from flask.testing import FlaskClient
 from sqlmodel import col, select
 
+from caseboard import outbox
 from caseboard.case_models import CaseLink
 from caseboard.contacts import InboundContact, Sender
 from caseboard.models import AuditEvent, Case, CitizenIdentity, IdentitySuggestion, Message
@@ -44,8 +45,20 @@ def test_merge_moves_messages_and_undo_puts_them_back(services: Services,
     survivor = new_case(services)
     duplicate = new_case(services, external_id="<dup@x>", text="Mould again, second email",
                          subject="Mould (again)")
+    dup_case = case_row(services, duplicate)
+    with services.database.write() as session:  # a reply already sent on the duplicate
+        reply = Message(case_id=dup_case.id or 0, direction="out", channel="email",
+                        text="We are on it", delivery_status="failed",
+                        delivery_error="550 mailbox full")
+        session.add(reply)
+        session.flush()
+        outbox.enqueue(session, case_id=dup_case.id or 0, channel="email",
+                       recipient="arthur@mail.example", kind="reply",
+                       payload={"text": "We are on it"}, message_id=reply.id)
     assert _post(alice, duplicate, "merge", into=survivor)[0] == 303
     assert _texts(services, duplicate) == []
+    shown = alice.get(f"/board/case/{survivor}").get_data(as_text=True)
+    assert "550 mailbox full" in shown and "outbox pending" in shown
     assert "Mould again, second email" in _texts(services, survivor)
     assert case_row(services, duplicate).status == "closed"
     page = alice.get(f"/board/case/{duplicate}").get_data(as_text=True)
