@@ -44,7 +44,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('case_id'))
     op.create_index('ix_sup_open_case_waiting', 'sup_open_case',
                     ['waiting', 'department_id', 'channel', 'created_at'])
-    op.create_index('ix_sup_open_case_risk', 'sup_open_case', ['risk_at'])
+    op.create_index('ix_sup_open_case_risk', 'sup_open_case',
+                    ['risk_at', 'department_id', 'channel', 'breach_at'])
     op.create_index('ix_sup_open_case_breach', 'sup_open_case', ['breach_at'])
     op.create_table(
         'sup_live_counter',
