@@ -36,7 +36,8 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# The project root, not bench/, first: bench/twilio.py must not shadow the twilio package.
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from app import create_app  # noqa: E402
 from caseboard import auth  # noqa: E402
@@ -284,10 +285,10 @@ def run_engine(name: str, url: str, cases: int, seed: int, requests: int,
         alice_id = alice.id
     assert alice_id is not None
     departments = [d.id for d in config.departments]
+    app = create_app(config, services)  # before generating: a broken app fails in seconds
     print(f"{name}: generating {cases:,} cases, {3 * cases:,} messages", flush=True)
     sample = generate(url, cases, seed, departments, alice_id)
     print(f"{name}: generated in {sample['seconds']:.0f} s", flush=True)
-    app = create_app(config, services)
     alice_client, bob_client = signed_in(app, "alice"), signed_in(app, "bob")
     words = sample["words"]
     reference = sample["references"][-1]
