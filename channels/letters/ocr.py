@@ -48,6 +48,9 @@ class RapidOcrEngine:
 
         self._ocr: Any = RapidOCR(params={
             "Global.log_level": "error",
+            # No per-line 180° classifier: an upside-down page then reads poorly and
+            # reading.py turns the whole page, which also keeps the line order right.
+            "Global.use_cls": False,
             "EngineConfig.onnxruntime.intra_op_num_threads": threads,
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
         })

@@ -126,19 +126,13 @@ def skew_angle(image: Image.Image, limit: float = 6.0) -> float:
     return round(best, 2)
 
 
-def is_sideways(image: Image.Image) -> bool:
-    """Text running up or down the page: columns then alternate more sharply than rows."""
-    small = image.copy()
-    small.thumbnail((900, 900))
-    binary = _small_binary(small)
-    if binary.sum() < 50:
-        return False
-    return _profile_score(binary.T) > 1.3 * _profile_score(binary)
-
-
 def straighten(image: Image.Image) -> Image.Image:
-    if is_sideways(image):
-        image = image.rotate(90, expand=True, fillcolor=255)
+    """Deskew. (Pages fed sideways or upside down are caught by reading.py, which turns a
+    poorly read page and keeps the reading that is surest.)"""
+    # A white margin: the detector misses text that touches the edge of a tight crop.
+    image = ImageOps.expand(image, border=max(32, min(image.size) // 30), fill=255)
+    if min(image.size) < 300:  # a snippet, not a page: too little to measure a skew on
+        return image
     angle = skew_angle(image)
     if abs(angle) >= 0.2:
         image = image.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from PIL import Image
@@ -33,32 +34,72 @@ def _mean_confidence(lines: list[OcrLine]) -> float:
     return sum(line.confidence * len(line.text) for line in lines) / total
 
 
+def _chars(lines: list[OcrLine]) -> int:
+    return sum(len(line.text) for line in lines)
+
+
+def _sideways(lines: list[OcrLine]) -> bool:
+    """Most of the text sits in boxes taller than wide: the lines run up or down the page."""
+    tall = sum(len(ln.text) for ln in lines
+               if len(ln.text) > 2 and ln.height > 1.5 * (ln.right - ln.left))
+    return tall > 0.6 * max(_chars(lines), 1)
+
+
 def _read_upright(engine: OcrEngine, image: Image.Image) -> list[OcrLine]:
     lines = engine.read(image)
-    if _mean_confidence(lines) >= 0.8 and len(lines) >= 2:
+    sideways = _sideways(lines)
+    if not sideways and _mean_confidence(lines) >= 0.8 and _chars(lines) >= 4:
         return lines
-    # Poorly read: perhaps the page was fed upside down. Keep whichever reads better.
-    flipped = engine.read(image.rotate(180))
-    if _mean_confidence(flipped) > _mean_confidence(lines) + 0.05:
-        return flipped
-    return lines
+    # Fed sideways or upside down (or just poorly read): turn the page and keep the reading
+    # that is surest among those that found a fair share of the text.
+    angles = (90, 270) if sideways else (180, 90, 270)
+    readings = [engine.read(image.rotate(angle, expand=True)) for angle in angles]
+    if not sideways:
+        readings.append(lines)
+    most = max(_chars(reading) for reading in readings)
+    fair = [r for r in readings if _chars(r) >= most / 2 and not _sideways(r)] or readings
+    return max(fair, key=_mean_confidence)
 
 
 def page_text(lines: list[OcrLine]) -> str:
-    """Lines top to bottom, left to right on one row; a blank line where a block ends."""
+    """Rows top to bottom (boxes whose middles line up form a row, read left to right);
+    a blank line where a block ends."""
     if not lines:
         return ""
     heights = [line.height for line in lines if line.height > 0] or [1.0]
     row_height = statistics.median(heights)
-    ordered = sorted(lines, key=lambda line: (round(line.top / (row_height * 0.6)), line.left))
+    rows: list[list[OcrLine]] = []
+    for line in sorted(lines, key=lambda ln: (ln.top + ln.bottom) / 2):
+        middle = (line.top + line.bottom) / 2
+        if rows:
+            last = rows[-1]
+            last_middle = sum((ln.top + ln.bottom) / 2 for ln in last) / len(last)
+            if abs(middle - last_middle) < row_height * 0.5:
+                last.append(line)
+                continue
+        rows.append([line])
     out: list[str] = []
-    previous: OcrLine | None = None
-    for line in ordered:
-        if previous is not None and line.top - previous.bottom > row_height * 0.9:
+    previous_bottom: float | None = None
+    for row in rows:
+        top = min(ln.top for ln in row)
+        if previous_bottom is not None and top - previous_bottom > row_height * 0.9:
             out.append("")
-        out.append(line.text)
-        previous = line
+        out.append(_join(ln.text for ln in sorted(row, key=lambda ln: ln.left)))
+        previous_bottom = max(ln.bottom for ln in row)
     return "\n".join(out)
+
+
+def _cjk(ch: str) -> bool:
+    return "\u3000" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef"
+
+
+def _join(parts: Iterable[str]) -> str:
+    """Pieces of one row: a space between words, none between Chinese characters."""
+    out = ""
+    for part in parts:
+        gap = "" if not out or (_cjk(out[-1]) and _cjk(part[0])) else " "
+        out += gap + part
+    return out
 
 
 def read_pages(engine: OcrEngine, images: list[Image.Image], check_below: float

@@ -178,9 +178,13 @@ def understand(text: str, *, prefix: str, region: str, own_address: str,
         address = ", ".join(lines)
     if language != "zh":
         # OCR often drops the space between capitalised words ("MargaretThornton").
-        name = re.sub(r"(?<=[a-z]{2})(?=[A-Z][a-z])", " ", name)
+        name, address = _spaced(name), _spaced(address)
     return LetterFacts(tuple(find_references(text, prefix)), name, address, postcode,
                        _letter_date(text), phones, emails, _subject(text, language), language)
+
+
+def _spaced(text: str) -> str:
+    return re.sub(r"(?<=[a-z]{2})(?=[A-Z][a-z])", " ", text)
 
 
 def _chinese_sender(text: str) -> tuple[str, str, str]:

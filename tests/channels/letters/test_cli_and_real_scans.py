@@ -17,7 +17,8 @@ from tests.channels.letters.conftest import SCANS, as_jpeg, english_letter, lett
 # Small real pages with hand-made ground truth: fast enough for every run. bench/letters.py
 # measures every real scan.
 REAL_SCANS = [("en/tess_phototest.tif", "en/tess_phototest.gold.txt", 97.0),
-              ("zh/cnocr_multi-line_cn1.png", "zh/cnocr_multi-line_cn1.gt.txt", 95.0)]
+              ("zh/cnocr_multi-line_cn1.png", "zh/cnocr_multi-line_cn1.gt.txt", 95.0),
+              ("zh/rapidocr_text_rec.jpg", "zh/rapidocr_text_rec.gt.txt", 95.0)]
 
 
 def character_accuracy(read: str, truth: str) -> float:
@@ -79,3 +80,11 @@ def test_a_bad_file_exits_non_zero_with_one_clear_line(
     assert "empty" in quarantined.read_text()
     assert main(["ingest-letter", str(cli_env / "missing.pdf")]) == 1
     assert "no such file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("angle", [90, 180])
+def test_a_page_fed_sideways_or_upside_down_is_read_upright(engine: OcrEngine,
+                                                            angle: int) -> None:
+    scan = as_jpeg(letter_image(english_letter()).rotate(angle, expand=True))
+    pages = read_pages(engine, load_pages(scan, 50_000_000, 5), 0.85)
+    assert pages[0].text.splitlines()[:2] == ["Margaret Thornton", "14 Willow Crescent"]
