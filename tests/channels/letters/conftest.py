@@ -13,7 +13,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from channels.letters.ocr import OcrEngine, OcrLine, engine_for
-from tests.conftest import SHARED_DATA
+from tests.conftest import SHARED_DATA, require_or_skip
 
 SCANS = SHARED_DATA / "scans"
 LATIN_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
@@ -56,6 +56,8 @@ def letter_image(lines: list[str], *, chinese: bool = False, angle: float = 1.2,
                  seed: int = 7) -> Image.Image:
     """An A4 page at 150 dpi with the lines as a person would type them."""
     font_path = CJK_FONT if chinese else LATIN_FONT
+    require_or_skip(font_path.exists(), f"{font_path} is missing: apt-get install "
+                    "fonts-dejavu-core fonts-wqy-microhei (as .ci/run does)")
     font = ImageFont.truetype(str(font_path), 30)
     page = Image.new("L", (1240, 1754), 255)
     draw = ImageDraw.Draw(page)

@@ -132,3 +132,34 @@ def test_the_inbox_keeps_working_after_a_bad_file(services: Services) -> None:
     assert list(inbox.iterdir()) == []  # the letter left the inbox once committed
     assert outcomes[1].letter is not None
     assert outcomes[1].letter.result.outcome == IntakeOutcome.CREATED
+
+
+def _encrypted_pdf() -> bytes:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=12)
+    pdf.cell(0, 10, "Dear council, my secret letter.")
+    pdf.set_encryption(owner_password="owner", user_password="citizen")
+    return bytes(pdf.output())
+
+
+@pytest.mark.parametrize("name, make, reason", [
+    ("secret.pdf", _encrypted_pdf, "encrypted"),
+    ("huge.jpg", lambda: as_jpeg(letter_image(english_letter())), "larger than 5000 bytes"),
+])
+def test_encrypted_and_oversize_files_are_quarantined(tmp_path: Path, name: str, make: object,
+                                                      reason: str) -> None:
+    config = make_config(tmp_path, f"sqlite:///{tmp_path / 'q.db'}",
+                         CC_LETTERS_MAX_FILE_BYTES="5000")
+    services = build_services(config)
+    prepare_database(services)
+    inbox = inbox_dir(services)
+    inbox.mkdir(parents=True)
+    assert callable(make)
+    (inbox / name).write_bytes(make())
+    outcome = process_file(services, inbox / name)
+    assert reason in outcome.reason and not (inbox / name).exists()
+    assert reason in (quarantine_dir(services) / f"{name}.reason.txt").read_text()
+    services.database.dispose()
