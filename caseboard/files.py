@@ -9,8 +9,12 @@ from pathlib import Path
 
 
 class FileStore:
-    def __init__(self, root: Path) -> None:
+    """`durable`: sync each new file (and its folder entry) to disk before `put` returns, so a
+    database row committed after it never points at a file a power cut took away."""
+
+    def __init__(self, root: Path, durable: bool = True) -> None:
         self.root = root
+        self.durable = durable
 
     def path_for(self, sha256: str) -> Path:
         if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
@@ -29,11 +33,25 @@ class FileStore:
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
+                if self.durable:
+                    handle.flush()
+                    os.fsync(handle.fileno())
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        if self.durable:
+            _sync_folder(target.parent)
         return digest
 
     def get(self, sha256: str) -> bytes:
         return self.path_for(sha256).read_bytes()
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a rename inside `folder` survive a power cut (POSIX needs the folder synced too)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

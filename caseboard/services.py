@@ -47,7 +47,9 @@ class Services:
 
 def build_services(config: Config) -> Services:
     database = Database(config.database_url, config["database.sqlite_synchronous"])
-    files = FileStore(config.data_dir / "files")
+    # Files are as durable as the database rows that point at them.
+    files = FileStore(config.data_dir / "files",
+                      durable=config["database.sqlite_synchronous"] == "full")
     router = RouterHolder(RoutingRules.from_config(config).with_model(
         load_model(model_path(config))))
     calendar = BusinessCalendar.from_config(config)

@@ -1,0 +1,48 @@
+"""The content-addressed file store: one copy per content, never half-written, durable."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from caseboard import files
+from caseboard.files import FileStore
+
+
+def test_the_same_bytes_are_stored_once_under_their_hash(tmp_path: Path) -> None:
+    store = FileStore(tmp_path)
+    first = store.put(b"scan of a letter")
+    again = store.put(b"scan of a letter")
+    assert first == again == hashlib.sha256(b"scan of a letter").hexdigest()
+    assert store.get(first) == b"scan of a letter"
+    stored = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert stored == [store.path_for(first)]  # no temporary file left behind
+
+
+def test_a_name_that_is_not_a_hash_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError):
+        FileStore(tmp_path).path_for("../../etc/passwd")
+
+
+@pytest.mark.parametrize("durable", [True, False])
+def test_a_durable_store_syncs_the_file_and_its_folder_before_returning(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, durable: bool) -> None:
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(files.os, "fsync", recording_fsync)
+    store = FileStore(tmp_path, durable=durable)
+    digest = store.put(b"an email the citizen sent")
+    target = store.path_for(digest)
+    if durable:
+        assert any(".incoming-" in path for path in synced)  # the data, before the rename
+        assert str(target.parent) in synced  # the rename itself
+    else:
+        assert synced == []
