@@ -108,13 +108,18 @@ def events() -> ResponseReturnValue:
     chat, departments = _chat(), _departments(user)
     cursor = last_event_id(request.headers.get("Last-Event-ID"), request.args.get("after"))
 
-    def read(after: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        data = chat.agent_state(user, departments)
-        ids = [c["id"] for c in data["mine"]]
-        lines = [{**LineView.of(line).as_dict(), "session": line.session_id}
-                 for line in chat.store.lines(ids, after)]
-        return lines, data
+    sessions: list[str] = []
 
-    body = stream(chat.bus, (agent_key(user.id), QUEUE_KEY), chat.poll_seconds, cursor, read)
+    def read_state() -> dict[str, Any]:
+        data = chat.agent_state(user, departments)
+        sessions[:] = [c["id"] for c in data["mine"]]
+        return data
+
+    def read_lines(after: int) -> list[dict[str, Any]]:
+        return [{**LineView.of(line).as_dict(), "session": line.session_id}
+                for line in chat.store.lines(sessions, after)]
+
+    body = stream(chat.bus, (agent_key(user.id), QUEUE_KEY), chat.poll_seconds, cursor,
+                  read_lines, read_state)
     return Response(body, mimetype="text/event-stream",
                     headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

@@ -13,6 +13,9 @@ class ChatBus:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._events: dict[str, set[threading.Event]] = {}
+        # Bumped when a chat's state (status, typing, queue) changes, not for a new line:
+        # streams read the state again only then (or every poll), lines at every wake-up.
+        self._versions: dict[str, int] = {}
 
     def subscribe(self, *keys: str) -> threading.Event:
         event = threading.Event()
@@ -30,8 +33,15 @@ class ChatBus:
                     if not waiting:
                         del self._events[key]
 
-    def notify(self, *keys: str) -> None:
+    def version(self, keys: tuple[str, ...]) -> int:
         with self._lock:
+            return sum(self._versions.get(key, 0) for key in keys)
+
+    def notify(self, *keys: str, state: bool = True) -> None:
+        with self._lock:
+            if state:
+                for key in keys:
+                    self._versions[key] = self._versions.get(key, 0) + 1
             events = [e for key in keys for e in self._events.get(key, ())]
         for event in events:
             event.set()

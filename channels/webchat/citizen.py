@@ -217,11 +217,11 @@ def events() -> ResponseReturnValue:
     chat = _chat()
     cursor = last_event_id(request.headers.get("Last-Event-ID"), request.args.get("after"))
 
-    def read(after: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        lines = [LineView.of(line).as_dict() for line in chat.store.lines([session_id], after)]
-        return lines, chat.citizen_state(session_id)
+    def read_lines(after: int) -> list[dict[str, Any]]:
+        return [LineView.of(line).as_dict() for line in chat.store.lines([session_id], after)]
 
-    body = stream(chat.bus, (session_key(session_id),), chat.poll_seconds, cursor, read)
+    body = stream(chat.bus, (session_key(session_id),), chat.poll_seconds, cursor, read_lines,
+                  lambda: chat.citizen_state(session_id))
     return Response(body, mimetype="text/event-stream",
                     headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 

@@ -261,7 +261,7 @@ class ChatFlows:
             return line
 
         line = self.services.intake.group.run(work)
-        self.store.wake(chat)
+        self.store.wake(chat, state=False)
         return line
 
     def end_by_agent(self, session_id: str, user: User) -> None:

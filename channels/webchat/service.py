@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import col, or_, select
 
 from caseboard.models import Case, User
 from caseboard.services import Services
@@ -59,9 +59,14 @@ class ChatService:
                 col(ChatSession.agent_user_id) == user.id,
                 col(ChatSession.status) == ChatStatus.LIVE)
                 .order_by(col(ChatSession.taken_at))).scalars())
-            waiting = list(session.execute(select(ChatSession).where(
-                col(ChatSession.status) == ChatStatus.QUEUED,
-                col(ChatSession.department_id).in_(departments))
+            # A push department's assigner may already have given the chat's case to
+            # someone: then only that agent sees it waiting.
+            waiting = list(session.execute(
+                select(ChatSession).join(Case, col(Case.id) == col(ChatSession.case_id))
+                .where(col(ChatSession.status) == ChatStatus.QUEUED,
+                       col(ChatSession.department_id).in_(departments),
+                       or_(col(Case.assigned_user_id).is_(None),
+                           col(Case.assigned_user_id) == user.id))
                 .order_by(col(ChatSession.queued_at)).limit(50)).scalars())
             references = dict(session.execute(select(Case.id, Case.reference).where(
                 col(Case.id).in_([c.case_id for c in mine + waiting if c.case_id]))).all())

@@ -127,8 +127,7 @@ class ChatStore:
             lambda s: self._write_citizen_line(s, chat, client_id, text, address))
         if isinstance(outcome, ChatError):
             raise outcome
-        self.bus.notify(session_key(chat.id),
-                        *( [agent_key(chat.agent_user_id)] if chat.agent_user_id else []))
+        self.wake(chat, state=False)
         return outcome
 
     def _write_citizen_line(self, session: Session, chat: ChatSession, client_id: str,
@@ -190,13 +189,15 @@ class ChatStore:
     def system_line(self, session: Session, chat: ChatSession, text: str) -> LineView:
         return self.write_line(session, chat, "system", "", text, secrets.token_hex(12))
 
-    def wake(self, chat: ChatSession, queue: bool = False) -> None:
+    def wake(self, chat: ChatSession, queue: bool = False, state: bool = True) -> None:
+        """Tell the chat's streams (and, with queue, every agent page) to look again;
+        state=False: only a new line, the status and typing did not change."""
         keys = [session_key(chat.id)]
         if chat.agent_user_id is not None:
             keys.append(agent_key(chat.agent_user_id))
         if queue:
             keys.append(QUEUE_KEY)
-        self.bus.notify(*keys)
+        self.bus.notify(*keys, state=state)
 
     # ------------------------------------------------------------------ typing, queue
 

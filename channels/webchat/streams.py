@@ -25,30 +25,36 @@ def event(name: str, data: Any, event_id: int | None = None) -> str:
 
 
 def stream(bus: ChatBus, keys: tuple[str, ...], poll_seconds: float, cursor: int,
-           read: Callable[[int], tuple[list[dict[str, Any]], dict[str, Any]]]
-           ) -> Iterator[str]:
-    """Yield new lines after `cursor` and the state whenever it changes.
+           read_lines: Callable[[int], list[dict[str, Any]]],
+           read_state: Callable[[], dict[str, Any]]) -> Iterator[str]:
+    """Yield new lines after `cursor`, and the state whenever it changes.
 
-    read(cursor) → (new lines as dicts with "id", state); it runs after every wake-up and at
-    least every poll_seconds (lines from other processes, typing that expired).
+    Lines are read after every wake-up and at least every poll_seconds (lines from other
+    processes); the state when the bus says it changed, or every poll_seconds (typing that
+    expired, changes made by other processes).
     """
     wake = bus.subscribe(*keys)
     started = last_sent = time.monotonic()
     state: dict[str, Any] | None = None
+    version, state_read = -1, 0.0
     try:
         yield "retry: 1000\n\n"
         while time.monotonic() - started < STREAM_SECONDS:
             wake.clear()
-            lines, new_state = read(cursor)
-            if new_state != state:  # first: an agent's page makes the pane for new lines
-                state = new_state
-                last_sent = time.monotonic()
-                yield event("state", state)
+            now_version = bus.version(keys)
+            if now_version != version or time.monotonic() - state_read >= poll_seconds:
+                version, state_read = now_version, time.monotonic()
+                new_state = read_state()
+                if new_state != state:  # first: an agent's page makes the pane for new lines
+                    state = new_state
+                    last_sent = time.monotonic()
+                    yield event("state", state)
+            lines = read_lines(cursor)
             for line in lines:
                 cursor = max(cursor, int(line["id"]))
                 last_sent = time.monotonic()
                 yield event("line", line, cursor)
-            if state.get("status") == "ended" and not lines:
+            if state is not None and state.get("status") == "ended" and not lines:
                 return
             if time.monotonic() - last_sent > KEEPALIVE_SECONDS:
                 last_sent = time.monotonic()

@@ -35,5 +35,5 @@ class ChatTransport:
                 line = self.store.write_line(session, chat, "agent",
                                              str(message.payload.get("agent_name") or ""),
                                              text, f"outbox-{message.outbox_id}")
-        self.store.wake(chat)
+        self.store.wake(chat, state=False)
         return f"chatline-{line.id}"
