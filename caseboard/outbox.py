@@ -147,7 +147,10 @@ def _update_message(session: Session, message_id: int, outcome: str, detail: str
     if message is None:
         return
     if outcome == "sent":
-        message.delivery_status, message.delivery_error = "sent", ""
+        # A fast channel's delivery callback ("delivered", or a carrier's "failed") may have
+        # landed before this transaction: never move the message's state backwards.
+        if message.delivery_status not in ("delivered", "failed"):
+            message.delivery_status, message.delivery_error = "sent", ""
         if detail and not message.external_id:
             message.external_id = detail
     elif outcome == "failed":

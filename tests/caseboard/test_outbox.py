@@ -105,6 +105,32 @@ def test_reply_message_gets_its_delivery_status(services: Services) -> None:
     assert (stored.delivery_status, stored.external_id) == ("sent", "SM123")
 
 
+def test_a_delivery_callback_that_beats_the_send_record_is_kept(services: Services) -> None:
+    """Twilio can report "delivered" before the dispatcher has written "sent"."""
+    queue_acknowledgements(services, 1)
+    with services.database.write() as session:
+        case_id = session.execute(select(OutboxItem.case_id)).scalar_one()
+        reply = Message(case_id=case_id, direction="out", channel="sms", text="Fixed today",
+                        delivery_status="queued")
+        session.add(reply)
+        session.flush()
+        outbox.enqueue(session, case_id=case_id, channel="sms", recipient="+447700900123",
+                       kind="reply", payload={"text": "Fixed today"}, message_id=reply.id)
+
+    def send_and_get_the_callback_first(message: OutgoingMessage) -> str:
+        with services.database.write() as session:  # the status webhook, on another thread
+            stored = session.get(Message, reply.id)
+            assert stored is not None
+            stored.delivery_status = "delivered"
+        return "SM456"
+
+    assert Dispatcher(services.database, 3, {"sms": send_and_get_the_callback_first}).send_one()
+    with services.database.read() as session:
+        stored = session.get(Message, reply.id)
+    assert stored is not None
+    assert (stored.delivery_status, stored.external_id) == ("delivered", "SM456")
+
+
 def test_two_dispatchers_never_send_an_item_twice(services: Services) -> None:
     queue_acknowledgements(services, 30)
     sent: list[int] = []
@@ -209,11 +235,13 @@ def test_a_sent_item_is_never_sent_again(services: Services) -> None:
     assert len(sent) == 1
 
 
+# SKIP LOCKED is PostgreSQL's; SQLite serialises writers (BEGIN IMMEDIATE), so no SQLite run.
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_postgresql_dispatchers_skip_a_row_another_one_holds(services: Services) -> None:
     """FOR UPDATE SKIP LOCKED: while one worker holds an item's row lock, another takes the
     next item instead of waiting (or sending the same one)."""
-    if services.database.is_sqlite:
-        pytest.skip("SKIP LOCKED is PostgreSQL's; SQLite serialises writers (BEGIN IMMEDIATE)")
+    assert not services.database.is_sqlite
     queue_acknowledgements(services, 2)
     first, second = items(services)
     sent: list[int] = []
