@@ -172,3 +172,12 @@ def test_a_text_sent_again_and_again_follows_its_past_labels() -> None:
     restored = again.probabilities("Sign Repair")
     assert [label for label, _ in restored] == [label for label, _ in ranked]
     assert [p for _, p in restored] == pytest.approx([p for _, p in ranked], abs=1e-3)
+
+
+def test_a_text_given_several_labels_once_each_is_not_remembered() -> None:
+    history = [("Graffiti Removal", "roads"), ("Graffiti Removal", "parks")]
+    history += [(f"pothole number {n}", "roads") for n in range(12)]
+    history += [(f"park bench {n} broken", "parks") for n in range(12)]
+    model = train(history)
+    assert "graffiti removal" not in model.repeated  # one vote each: nothing to go by
+    assert "graffiti removal" in train(history + [("Graffiti Removal", "parks")]).repeated
