@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from sqlmodel import Session
 
 from caseboard import audit, case_search, outbox, workflow
@@ -139,12 +140,12 @@ class Intake:
         for reference in find_references(f"{contact.subject}\n{contact.text}", self.prefix):
             row = _CASE_BY_REFERENCE.execute(connection, {"reference": reference}).fetchone()
             if row is not None:
-                return _CaseRow(*row)
+                return _survivor_of(connection, _CaseRow(*row))
         if contact.thread_ids:
             row = _CASE_BY_THREAD_ID.execute(
                 connection, {"thread_ids": list(contact.thread_ids)}).fetchone()
             if row is not None:
-                return _CaseRow(*row)
+                return _survivor_of(connection, _CaseRow(*row))
         return None
 
     def _join(self, session: Session, case: _CaseRow, contact: InboundContact,
@@ -250,6 +251,18 @@ class Intake:
                                   recipient=recipient, message_id=message_id))
 
 
+def _survivor_of(connection: sa.Connection, case: _CaseRow) -> _CaseRow:
+    """A merged duplicate is closed and points at its survivor: follow-ups go there."""
+    for _hop in range(5):  # merges chain rarely; never loop on a bad cycle
+        if case.status != CaseStatus.CLOSED:
+            return case
+        row = _MERGED_INTO.execute(connection, {"case_id": case.id}).fetchone()
+        if row is None:
+            return case
+        case = _CaseRow(*row)
+    return case
+
+
 # The hot path's lookups, on the driver's cursor (see caseboard/fastsql.py).
 _CASE_BY_REFERENCE = FastQuery(
     "SELECT id, reference, status, citizen_id FROM cases WHERE reference = :reference")
@@ -257,6 +270,10 @@ _CASE_BY_THREAD_ID = FastQuery(
     "SELECT c.id, c.reference, c.status, c.citizen_id FROM cases c"
     " JOIN message m ON m.case_id = c.id WHERE m.thread_id IN (:thread_ids)"
     " ORDER BY m.id DESC LIMIT 1")
+_MERGED_INTO = FastQuery(
+    "SELECT c.id, c.reference, c.status, c.citizen_id FROM case_merge m"
+    " JOIN cases c ON c.id = m.target_case_id"
+    " WHERE m.source_case_id = :case_id AND m.undone_at IS NULL ORDER BY m.id DESC LIMIT 1")
 _TOUCH_CASE = FastQuery("UPDATE cases SET updated_at = :now WHERE id = :case_id",
                         times=("now",))
 _DUPLICATE_QUERY = FastQuery(

@@ -140,3 +140,24 @@ def test_identity_suggestion_confirm_moves_the_citizen(services: Services,
     assert "email" in identities and decided is not None and decided.status == "confirmed"
     status, page = _post(alice, second.reference, f"identity/{suggestion.id}", decision="reject")
     assert status == 400 and "not open on this case" in page
+
+
+def test_a_follow_up_quoting_a_merged_case_joins_its_survivor(services: Services,
+                                                               alice: Client) -> None:
+    survivor = new_case(services)
+    duplicate = new_case(services, external_id="<dup2@x>", text="Mould, written again",
+                         subject="Mould (again)")
+    assert _post(alice, duplicate, "merge", into=survivor)[0] == 303
+    follow_up = services.intake.take(InboundContact(
+        "email", "<later@x>", Sender("Arthur Dent", email="arthur@mail.example"),
+        f"Any news on {duplicate}? The mould is spreading.", language="en"))
+    assert (follow_up.outcome, follow_up.reference) == ("joined", survivor)
+    assert "The mould is spreading." in " ".join(_texts(services, survivor))
+    # once the merge is undone, the duplicate is a case of its own again
+    page = alice.get(f"/board/case/{survivor}").get_data(as_text=True)
+    merge_id = page.split(f"/board/case/{survivor}/merge/")[1].split("/undo")[0]
+    assert _post(alice, survivor, f"merge/{merge_id}/undo")[0] == 303
+    again = services.intake.take(InboundContact(
+        "email", "<later2@x>", Sender("Arthur Dent", email="arthur@mail.example"),
+        f"Still waiting on {duplicate}.", language="en"))
+    assert (again.outcome, again.reference) == ("joined", duplicate)
