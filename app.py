@@ -27,6 +27,7 @@ from caseboard import (
     board,
     board_case,
     board_queues,
+    navigation,
     satisfaction_web,
     supervisor,
     supervisor_actions,
@@ -81,6 +82,9 @@ def create_app(config: Any = None, services: Services | None = None) -> Flask:
     app.register_blueprint(supervisor_actions.agent_bp)  # /board/extension: agents ask for time
     app.register_blueprint(satisfaction_web.bp)  # /satisfaction/<token>: public survey answer
     kb_web.init_app(app, services.kb)
+    navigation.init_app(app)  # the board's menu; channels add their pages to it
+    navigation.add_link(app, "Walk-in desk", "walk_in.desk")
+    navigation.add_link(app, "Supervisor", "supervisor.dashboard", role="supervisor")
     for module_name in CHANNEL_MODULES:
         importlib.import_module(module_name).init_channel(app, services)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from caseboard.navigation import add_link
 from caseboard.outbox import register_transport
 from caseboard.services import Services
 
@@ -21,6 +22,7 @@ def init_channel(app: Any, services: Services) -> None:
     register_transport("whatsapp", SmsTransport(services.config, services.database,
                                                 "whatsapp"))
     app.register_blueprint(bp)
+    add_link(app, "Calls", "phone.calls_waiting")
     csrf = app.extensions.get("csrf")
     if csrf is not None:  # Twilio cannot send a CSRF token; its signature authenticates it
         csrf.exempt(bp)

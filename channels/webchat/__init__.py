@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from caseboard.navigation import add_link
 from caseboard.outbox import register_transport
 from caseboard.services import Services
 
@@ -24,5 +25,6 @@ def init_channel(app: Any, services: Services) -> None:
     app.register_blueprint(citizen.pages)
     app.register_blueprint(citizen.api)
     app.register_blueprint(agent.bp)
+    add_link(app, "Chats", "webchat_board.page")
     app.extensions["csrf"].exempt(citizen.api)  # token in a header, not a cookie: no CSRF
     register_transport("webchat", ChatTransport(chat.store))
