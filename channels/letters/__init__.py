@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from caseboard.navigation import add_link
 from caseboard.outbox import register_transport
 from caseboard.services import Services
 
@@ -24,5 +25,6 @@ def init_channel(app: Any, services: Services) -> None:
                                                  services.files))
     if "letters" not in app.blueprints:
         app.register_blueprint(bp)
+        add_link(app, "Letters", "letters.print_queue")
     if not any(s.name == InboxService.name for s in services.background):
         services.background.append(InboxService(services))

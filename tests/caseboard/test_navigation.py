@@ -23,7 +23,8 @@ def test_agents_see_channel_pages_and_supervisors_also_the_dashboard(
         app: Flask, services: Services) -> None:
     app.config["WTF_CSRF_ENABLED"] = False
     agent_menu = _menu(app.test_client(), "alice", services)
-    for link in ('href="/board/walk-in"', 'href="/board/calls"', 'href="/board/chats"'):
+    for link in ('href="/board/walk-in"', 'href="/board/calls"', 'href="/board/chats"',
+                 'href="/board/letters"'):
         assert link in agent_menu
     assert "/supervisor" not in agent_menu
     supervisor_menu = _menu(app.test_client(), "bob", services)
