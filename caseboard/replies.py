@@ -59,6 +59,9 @@ def reply_targets(session: Session, case: Case) -> list[ReplyTarget]:
     first: dict[str, str] = {}
     for kind, value in identities:
         first.setdefault(kind, value)
+    citizen = session.get(Citizen, case.citizen_id)
+    if citizen is not None and citizen.address.strip():  # a postal address reaches them too
+        first.setdefault("address", citizen.address)
     order = sorted(REPLY_CHANNELS, key=lambda ch: (ch != case.channel, ch))
     return [ReplyTarget(ch, first[REPLY_CHANNELS[ch]]) for ch in order
             if REPLY_CHANNELS[ch] in first]

@@ -9,7 +9,7 @@ import datetime as dt
 from flask.testing import FlaskClient
 from sqlmodel import col, select
 
-from caseboard.models import Message, OutboxItem
+from caseboard.models import Citizen, Message, OutboxItem
 from caseboard.outbox import Dispatcher, OutgoingMessage, PermanentSendError, RetryableSendError
 from caseboard.services import Services
 from tests.caseboard.board_case_support import (
@@ -91,6 +91,22 @@ def test_sms_to_an_email_citizen_with_a_phone(services: Services, alice: Client)
     assert _send_from(alice, reference, page, channel="sms",
                       text="We will visit on Monday.") == 303
     assert [i.recipient for i in _reply_items(services)] == ["+447700900123"]
+
+
+def test_a_letter_reply_goes_to_the_citizens_postal_address(services: Services,
+                                                             alice: Client) -> None:
+    reference = new_case(services)
+    status, page = _preview(alice, reference, channel="letter", text="We will visit.")
+    assert status == 400 and "cannot be reached by letter" in page  # no address known yet
+    with services.database.write() as session:
+        citizen = session.get(Citizen, case_row(services, reference).citizen_id)
+        assert citizen is not None
+        citizen.address = "12 Willow Crescent, Example EX2 4PQ"
+    status, page = _preview(alice, reference, channel="letter", text="We will visit.")
+    assert status == 200 and "We will visit." in page
+    assert _send_from(alice, reference, page, channel="letter", text="We will visit.") == 303
+    assert [i.recipient for i in _reply_items(services)] == [
+        "12 Willow Crescent, Example EX2 4PQ"]
 
 
 def test_channel_the_citizen_lacks_and_empty_reply_are_refused(services: Services,
