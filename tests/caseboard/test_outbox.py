@@ -87,46 +87,45 @@ def test_permanent_failure_and_exhausted_retries_fail_the_item(services: Service
     assert (second.status, second.attempts, second.last_error) == ("failed", 2, "timeout")
 
 
-def test_reply_message_gets_its_delivery_status(services: Services) -> None:
+def queued_sms_reply(services: Services, text: str) -> int:
+    """An agent's SMS reply on a new case, queued in the outbox; returns its message id."""
     queue_acknowledgements(services, 1)
     with services.database.write() as session:
         case_id = session.execute(select(OutboxItem.case_id)).scalar_one()
-        reply = Message(case_id=case_id, direction="out", channel="sms", text="On our way",
+        reply = Message(case_id=case_id, direction="out", channel="sms", text=text,
                         delivery_status="queued")
         session.add(reply)
         session.flush()
+        assert reply.id is not None
         outbox.enqueue(session, case_id=case_id, channel="sms", recipient="+447700900123",
-                       kind="reply", payload={"text": "On our way"}, message_id=reply.id)
+                       kind="reply", payload={"text": text}, message_id=reply.id)
+        return reply.id
+
+
+def test_reply_message_gets_its_delivery_status(services: Services) -> None:
+    reply_id = queued_sms_reply(services, "On our way")
     dispatcher = Dispatcher(services.database, 3, {"sms": lambda m: "SM123"})
     assert dispatcher.send_one()
     with services.database.read() as session:
-        stored = session.get(Message, reply.id)
+        stored = session.get(Message, reply_id)
     assert stored is not None
     assert (stored.delivery_status, stored.external_id) == ("sent", "SM123")
 
 
 def test_a_delivery_callback_that_beats_the_send_record_is_kept(services: Services) -> None:
     """Twilio can report "delivered" before the dispatcher has written "sent"."""
-    queue_acknowledgements(services, 1)
-    with services.database.write() as session:
-        case_id = session.execute(select(OutboxItem.case_id)).scalar_one()
-        reply = Message(case_id=case_id, direction="out", channel="sms", text="Fixed today",
-                        delivery_status="queued")
-        session.add(reply)
-        session.flush()
-        outbox.enqueue(session, case_id=case_id, channel="sms", recipient="+447700900123",
-                       kind="reply", payload={"text": "Fixed today"}, message_id=reply.id)
+    reply_id = queued_sms_reply(services, "Fixed today")
 
     def send_and_get_the_callback_first(message: OutgoingMessage) -> str:
         with services.database.write() as session:  # the status webhook, on another thread
-            stored = session.get(Message, reply.id)
+            stored = session.get(Message, reply_id)
             assert stored is not None
             stored.delivery_status = "delivered"
         return "SM456"
 
     assert Dispatcher(services.database, 3, {"sms": send_and_get_the_callback_first}).send_one()
     with services.database.read() as session:
-        stored = session.get(Message, reply.id)
+        stored = session.get(Message, reply_id)
     assert stored is not None
     assert (stored.delivery_status, stored.external_id) == ("delivered", "SM456")
 
