@@ -17,12 +17,10 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
+from routing.limits import effective_limits
 from settings import WEEKDAYS, CalendarConfig, Config
 
 UTC = dt.UTC
-LIMIT_NAMES = ("first_response", "resolution")
-# Priorities above normal: a service override may shorten their limits, never lengthen them.
-RAISED_PRIORITIES = frozenset({"urgent", "high"})
 # A calendar closed this many days in a row is broken; stop rather than walk forever.
 MAX_CLOSED_DAYS = 3 * 366
 
@@ -181,16 +179,7 @@ def limit_hours(config: Config, priority: str, service_code: str | None) -> dict
         raise ValueError(f"unknown priority {priority!r}")
     # An unknown code (a service removed from config.toml since) falls back to the priority.
     service = config.service(service_code) if service_code else None
-    overrides = service.time_limits if service is not None else {}
-    result = {}
-    for name in LIMIT_NAMES:
-        hours = base[name]
-        if name in overrides:
-            # Raising a case's priority must never give it more time than the priority allows.
-            hours = min(overrides[name], hours) if priority in RAISED_PRIORITIES \
-                else overrides[name]
-        result[name] = float(hours)
-    return result
+    return effective_limits(base, service.time_limits if service is not None else {}, priority)
 
 
 def deadlines_for(config: Config, calendar: BusinessCalendar, priority: str,

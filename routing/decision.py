@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +18,8 @@ class RoutingDecision:
     priority: str  # one of settings.PRIORITIES
     reasons: tuple[str, ...] = ()
     suggestions: tuple[Suggestion, ...] = ()  # top three candidates, best first
+    # Working hours allowed for the first response and the resolution ({} when not known).
+    time_limits: Mapping[str, float] = dataclasses.field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-serialisable form (the CLI's `route --json`, the API, the audit trail)."""
@@ -29,4 +33,5 @@ class RoutingDecision:
                 {"department": d, "service": s, "score": round(score, 3)}
                 for d, s, score in self.suggestions
             ],
+            "time_limits": {f"{name}_hours": hours for name, hours in self.time_limits.items()},
         }

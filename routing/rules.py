@@ -10,6 +10,7 @@ from routing import blend, districts, priority
 from routing.analyser import Analyser
 from routing.decision import RoutingDecision, Suggestion
 from routing.learned import TextModel
+from routing.limits import effective_limits
 from routing.matcher import KeywordIndex
 from routing.model import EXACT, NEAR, Analysed, Hit
 from routing.scoring import Candidate, confidence, rank, strength
@@ -39,6 +40,8 @@ class RoutingRules:
     districts: tuple[DistrictRule, ...] = ()
     services_of: Mapping[str, frozenset[str]] = dataclasses.field(default_factory=dict)
     model: TextModel | None = None  # learned from past cases; None: keyword rules only
+    # priority → {"first_response", "resolution"} working hours (config [time_limits])
+    time_limits: Mapping[str, Mapping[str, float]] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def from_config(cls, config: Config) -> RoutingRules:
@@ -72,6 +75,7 @@ class RoutingRules:
             districts=config.district_rules,
             services_of={d.id: frozenset(s.code for s in d.services)
                          for d in config.departments},
+            time_limits=config.time_limits,
         )
 
     def with_model(self, model: TextModel | None) -> RoutingRules:
@@ -124,7 +128,15 @@ def route(text: str, rules: RoutingRules, explicit_department: str | None = None
     level, priority_reasons = priority.decide(analysed, rules.priority_words,
                                               rules.priority_combinations, base, language)
     return RoutingDecision(department, service, conf, level, reasons + priority_reasons,
-                           suggestions)
+                           suggestions, _limits(rules, level, service))
+
+
+def _limits(rules: RoutingRules, level: str, service: str | None) -> dict[str, float]:
+    """The hours this decision allows; the case board turns them into due dates."""
+    if level not in rules.time_limits:
+        return {}
+    overrides = rules.services[rules.service_index[service]].time_limits if service else {}
+    return effective_limits(rules.time_limits[level], overrides, level)
 
 
 Outcome = tuple[str, str | None, float, tuple[str, ...]]  # department, service, conf, reasons

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from routing import RoutingRules, route
-from settings import DEFAULT_CONFIG_PATH, ConfigError, load_config
+from settings import DEFAULT_CONFIG_PATH, Config, ConfigError, load_config
 
 DISTRICTS = """
 [[routing.district_rules]]
@@ -112,3 +113,28 @@ def test_safety_and_vulnerability_raise_priority_in_both_languages(
 def test_a_combination_is_named_in_the_reasons(rules: RoutingRules) -> None:
     decision = route("no heating and my elderly dad is freezing", rules)
     assert "priority urgent: 'no heating + elderly'" in decision.reasons
+
+
+def test_a_raised_priority_shortens_the_time_limits_the_decision_carries(
+        rules: RoutingRules) -> None:
+    everyday = route("There is a pothole on Mill Road", rules)
+    danger = route("exposed wires hanging from the lamp post", rules)
+    assert everyday.time_limits == {"first_response": 8.0, "resolution": 80.0}
+    assert danger.time_limits == {"first_response": 1.0, "resolution": 8.0}
+    assert danger.as_dict()["time_limits"] == {"first_response_hours": 1.0,
+                                               "resolution_hours": 8.0}
+
+
+def test_a_service_may_shorten_its_limits_but_never_lengthen_an_urgent_case(
+        config: Config) -> None:
+    pothole = next(s for d in config.departments for s in d.services if s.code == "pothole")
+    quick = dataclasses.replace(pothole, time_limits={"first_response": 2.0,
+                                                      "resolution": 400.0})
+    departments = tuple(dataclasses.replace(d, services=tuple(
+        quick if s.code == "pothole" else s for s in d.services)) for d in config.departments)
+    rules = RoutingRules.from_config(dataclasses.replace(config, departments=departments))
+    assert route("There is a pothole on Mill Road", rules).time_limits == {
+        "first_response": 2.0, "resolution": 400.0}
+    urgent = route("A huge pothole on Mill Road, a child fell in, exposed wires too", rules)
+    assert urgent.priority == "urgent" and urgent.service == "pothole"
+    assert urgent.time_limits == {"first_response": 1.0, "resolution": 8.0}

@@ -226,7 +226,8 @@ def test_as_dict_is_exactly_the_documented_json(rules: RoutingRules) -> None:
     decision = route("There's a huge pothole on Mill Road", rules)
     data = decision.as_dict()
     assert list(data) == ["department", "service", "confidence", "priority", "reasons",
-                          "suggestions"]
+                          "suggestions", "time_limits"]
+    assert data["time_limits"] == {"first_response_hours": 8.0, "resolution_hours": 80.0}
     assert data["confidence"] == round(decision.confidence, 3)
     assert data["reasons"] == list(decision.reasons)
     assert data["suggestions"][0] == {"department": "roads", "service": "pothole",
