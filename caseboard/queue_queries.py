@@ -25,7 +25,7 @@ OPEN_STATUSES = (CaseStatus.NEW, CaseStatus.DISPATCHED, CaseStatus.ACCEPTED,
                  CaseStatus.IN_PROGRESS, CaseStatus.WAITING_CITIZEN, CaseStatus.ANSWERED)
 DONE_STATUSES = (CaseStatus.RESOLVED, CaseStatus.CLOSED)
 PAGE_SIZE = 50
-SCAN_CAP = 30_000  # a search looks at most at this many cases per term (the newest)
+SCAN_CAP = 10_000  # a search looks at most at this many cases per term (the newest)
 COUNT_PROBE = 5_000  # postings counted per term to find the rarest one
 COUNT_CAP = 1000  # beyond this a count says "1000+": counting 100,000 matches costs time
 FILTERS = ("channel", "status", "service", "priority", "language")
@@ -138,15 +138,17 @@ def _search(session: Session, scope: Scope, filters: QueueFilter, page: int) -> 
         return QueuePage(search_terms=[])
     counts = {term: _postings(session, term) for term in wanted}
     driver, *others = sorted(wanted, key=counts.__getitem__)
-    for term in others:
-        other = _terms.alias()
-        where.append(sa.exists().where(other.c.term == term,
-                                       other.c.case_id == _cases.c.id))
-    posting = _terms.alias("posting")
-    where.append(posting.c.term == driver)
     # Only the newest SCAN_CAP cases holding the rarest term are looked at: a common word
     # with a filter that matches none of them must not read a posting list of 300,000.
     oldest = _oldest_scanned(session, driver) if counts[driver] >= COUNT_PROBE else None
+    for term in others:
+        other = _terms.alias()
+        probe = [other.c.term == term, other.c.case_id == _cases.c.id]
+        if oldest is not None:  # the same window, so the planner never reads a whole list
+            probe.append(other.c.case_id >= oldest)
+        where.append(sa.exists().where(*probe))
+    posting = _terms.alias("posting")
+    where.append(posting.c.term == driver)
     if oldest is not None:
         where.append(posting.c.case_id >= oldest)
     base = (sa.select(*_COLUMNS).select_from(posting.join(_cases, _cases.c.id == posting.c.case_id))
