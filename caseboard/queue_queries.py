@@ -25,7 +25,7 @@ OPEN_STATUSES = (CaseStatus.NEW, CaseStatus.DISPATCHED, CaseStatus.ACCEPTED,
                  CaseStatus.IN_PROGRESS, CaseStatus.WAITING_CITIZEN, CaseStatus.ANSWERED)
 DONE_STATUSES = (CaseStatus.RESOLVED, CaseStatus.CLOSED)
 PAGE_SIZE = 50
-SCAN_CAP = 10_000  # a search looks at most at this many cases per term (the newest)
+SCAN_CAP = 3_000  # a search looks at most at this many cases per term (the newest)
 COUNT_PROBE = 5_000  # postings counted per term to find the rarest one
 COUNT_CAP = 1000  # beyond this a count says "1000+": counting 100,000 matches costs time
 FILTERS = ("channel", "status", "service", "priority", "language")
