@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from caseboard import assignment
-from caseboard.services import Services
+from caseboard.services import current_services
 from caseboard.web_auth import current_user, login_required
 
 bp = Blueprint("board", __name__, url_prefix="/board", template_folder="templates")
-
-
-def _services() -> Services:
-    services: Services = current_app.extensions["contact_centre"]
-    return services
 
 
 @bp.get("/me")
@@ -34,7 +29,7 @@ def set_presence() -> ResponseReturnValue:
     wanted = request.form.get("presence", "")
     if wanted not in assignment.PRESENCES:
         abort(400, f"Presence must be one of {', '.join(assignment.PRESENCES)}.")
-    with _services().database.write() as db:
+    with current_services().database.write() as db:
         assignment.set_presence(db, user.username, wanted, user.username)
     return redirect(url_for("board.presence"), code=303)
 
@@ -42,7 +37,7 @@ def set_presence() -> ResponseReturnValue:
 @bp.get("/agents")
 @login_required("supervisor")
 def agents() -> ResponseReturnValue:
-    services = _services()
+    services = current_services()
     with services.database.read() as db:
         states = assignment.agent_states(db, services.config)
     return render_template("board/agents.html", user=current_user(),

@@ -15,7 +15,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     jsonify,
     redirect,
@@ -30,7 +29,7 @@ from caseboard import assignment, audit, case_view, merge, replies, workflow
 from caseboard.case_models import CaseMerge
 from caseboard.models import Attachment, Case, Department, Message, User, utcnow
 from caseboard.queries import case_by_reference
-from caseboard.services import Services
+from caseboard.services import current_services
 from caseboard.web_auth import current_user, login_required
 from knowledge_base.render_types import Rendering
 
@@ -41,11 +40,6 @@ MAX_NOTE_CHARS = 4000
 INLINE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 STATUS_ACTIONS = ("accept", "start", "wait_for_citizen", "resume", "answer", "resolve",
                   "reopen", "close")
-
-
-def _services() -> Services:
-    services: Services = current_app.extensions["contact_centre"]
-    return services
 
 
 def _user() -> User:
@@ -77,7 +71,7 @@ def _draft() -> replies.Draft:
 def _page(reference: str, *, status: int = 200, error: str = "",
           draft: replies.Draft | None = None, rendering: Rendering | None = None,
           note: str = "", changes: list[Any] | None = None) -> ResponseReturnValue:
-    services, user, now = _services(), _user(), utcnow()
+    services, user, now = current_services(), _user(), utcnow()
     with services.database.write() as session:
         case = _case(session, reference)
         case_view.mark_viewing(session, case, user, now)
@@ -127,7 +121,7 @@ def local_time(moment: dt.datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> s
     """A stored UTC time in the administration's time zone, for staff reading the page."""
     if moment is None:
         return ""
-    return moment.astimezone(_services().config.timezone).strftime(pattern)
+    return moment.astimezone(current_services().config.timezone).strftime(pattern)
 
 
 bp.add_app_template_filter(local_time, "local_time")
@@ -140,7 +134,7 @@ def _help_base() -> str:
 @bp.post("/<reference>/preview")
 @login_required("agent")
 def preview(reference: str) -> ResponseReturnValue:
-    services, draft = _services(), _draft()
+    services, draft = current_services(), _draft()
     with services.database.read() as session:
         case = _case(session, reference)
         try:
@@ -154,7 +148,7 @@ def preview(reference: str) -> ResponseReturnValue:
 @bp.post("/<reference>/reply")
 @login_required("agent")
 def reply(reference: str) -> ResponseReturnValue:
-    services, draft, user = _services(), _draft(), _user()
+    services, draft, user = current_services(), _draft(), _user()
     since = _parse_version(draft.version)
     try:
         with services.database.write() as session:
@@ -190,7 +184,7 @@ def _parse_version(value: str) -> dt.datetime | None:
 @bp.post("/<reference>/note")
 @login_required("agent")
 def note(reference: str) -> ResponseReturnValue:
-    services, user = _services(), _user()
+    services, user = current_services(), _user()
     text = request.form.get("note", "").strip()
     token = request.form.get("form_token", "")
     if not text:
@@ -226,7 +220,7 @@ def note(reference: str) -> ResponseReturnValue:
 def _act(reference: str, work: Callable[[Session, Case, User], str | None]
          ) -> ResponseReturnValue:
     """Run one change in a write transaction; a refused change re-renders with the reason."""
-    services, user = _services(), _user()
+    services, user = current_services(), _user()
     try:
         with services.database.write() as session:
             case = _case(session, reference)
@@ -239,7 +233,7 @@ def _act(reference: str, work: Callable[[Session, Case, User], str | None]
 @bp.post("/<reference>/action")
 @login_required("agent")
 def action(reference: str) -> ResponseReturnValue:
-    services, form = _services(), request.form
+    services, form = current_services(), request.form
 
     def work(session: Session, case: Case, user: User) -> str | None:
         name = form.get("action", "")
@@ -259,7 +253,7 @@ def action(reference: str) -> ResponseReturnValue:
 @bp.post("/<reference>/take")
 @login_required("agent")
 def take(reference: str) -> ResponseReturnValue:
-    services = _services()
+    services = current_services()
 
     def work(session: Session, case: Case, user: User) -> str | None:
         agent = next((a for a in assignment.agent_states(session, services.config)
@@ -337,7 +331,7 @@ def identity(reference: str, suggestion_id: int) -> ResponseReturnValue:
 @login_required("agent")
 def viewing(reference: str) -> ResponseReturnValue:
     """The page is still open: who else has it open, and has the case changed?"""
-    services, user, now = _services(), _user(), utcnow()
+    services, user, now = current_services(), _user(), utcnow()
     with services.database.write() as session:
         case = _case(session, reference)
         case_view.mark_viewing(session, case, user, now)
@@ -350,7 +344,7 @@ def viewing(reference: str) -> ResponseReturnValue:
 @login_required("agent")
 def attachment(reference: str, sha256: str) -> ResponseReturnValue:
     """An attachment or scan of this case, by hash; only images are shown inline."""
-    services = _services()
+    services = current_services()
     with services.database.read() as session:
         case = _case(session, reference)
         found = session.execute(select(Attachment).join(

@@ -13,7 +13,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -27,7 +26,7 @@ from sqlmodel import Session, col, select
 from caseboard import assignment, board_events, queue_queries
 from caseboard.models import Department, User, UserDepartment, utcnow
 from caseboard.queue_queries import OPEN_STATUSES, QueueFilter, Scope, list_queue
-from caseboard.services import Services
+from caseboard.services import current_services
 from caseboard.web_auth import ROLE_RANK, current_user, login_required
 from settings import CHANNELS, PRIORITIES
 
@@ -36,11 +35,6 @@ bp = Blueprint("queues", __name__, url_prefix="/board", template_folder="templat
 
 VIEWS = {"mine": "My cases", "queue": "Department queue", "triage": "Triage",
          "all": "All queues"}
-
-
-def _services() -> Services:
-    services: Services = current_app.extensions["contact_centre"]
-    return services
 
 
 def _user() -> User:
@@ -65,7 +59,7 @@ def visible_departments(session: Session, user: User) -> frozenset[str] | None:
 
 
 def _triage() -> str:
-    department: str = _services().config["routing.triage_department"]
+    department: str = current_services().config["routing.triage_department"]
     return department
 
 
@@ -93,7 +87,7 @@ def _navigation() -> dict[str, object]:
         user = current_user()
         if user is None:
             return False
-        with _services().database.read() as session:
+        with current_services().database.read() as session:
             visible = visible_departments(session, user)
         return visible is None or _triage() in visible
 
@@ -110,7 +104,7 @@ def _default_department(session: Session, user: User) -> str:
 
 
 def _page(view: str, department: str = "") -> ResponseReturnValue:
-    user, services = _user(), _services()
+    user, services = _user(), current_services()
     filters = QueueFilter.from_args(request.args.to_dict())
     page = max(1, min(request.args.get("page", 1, type=int) or 1, 200))
     since = utcnow()  # before the query: a change racing the render still arrives live
@@ -145,7 +139,7 @@ def _usernames(session: Session, ids: set[int | None]) -> dict[int, str]:
 
 
 def _options() -> dict[str, list[str]]:
-    config = _services().config
+    config = current_services().config
     return {"channel": list(CHANNELS), "status": [str(s) for s in OPEN_STATUSES]
             + ["resolved", "closed"], "priority": list(PRIORITIES),
             "service": sorted(s.code for d in config.departments for s in d.services),
@@ -180,7 +174,7 @@ def all_queues() -> ResponseReturnValue:
 @bp.post("/claim-next")
 @login_required("agent")
 def claim_next() -> ResponseReturnValue:
-    user, services = _user(), _services()
+    user, services = _user(), current_services()
     if user.presence != "available":
         flash(f"You are {user.presence}: set your presence to available (Me) to claim cases.",
               "error")
@@ -201,7 +195,7 @@ def claim_next() -> ResponseReturnValue:
 @login_required("agent")
 def events() -> ResponseReturnValue:
     """The live stream for the queue pages: which visible cases changed."""
-    user, services = _user(), _services()
+    user, services = _user(), current_services()
     with services.database.read() as session:
         scope = Scope(departments=visible_departments(session, user))
     cursor = (board_events.parse_cursor(request.headers.get("Last-Event-ID"))

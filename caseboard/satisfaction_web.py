@@ -11,23 +11,18 @@ from flask.typing import ResponseReturnValue
 
 from caseboard import satisfaction
 from caseboard.models import Case
-from caseboard.services import Services
+from caseboard.services import current_services
 from caseboard.supervisor_models import Survey
 
 bp = Blueprint("satisfaction", __name__, url_prefix="/satisfaction",
                template_folder="templates")
 
 
-def _services() -> Services:
-    services: Services = current_app.extensions["contact_centre"]
-    return services
-
-
 def _survey(token: str) -> Survey:
     survey_id = satisfaction.survey_id_from(current_app.config["SECRET_KEY"], token)
     if survey_id is None:
         abort(404, "This link is not valid.")
-    with _services().database.read() as db:
+    with current_services().database.read() as db:
         survey = db.get(Survey, survey_id)
     if survey is None:
         abort(404, "This link is not valid.")
@@ -35,7 +30,7 @@ def _survey(token: str) -> Survey:
 
 
 def _reference(survey: Survey) -> str:
-    with _services().database.read() as db:
+    with current_services().database.read() as db:
         case = db.get(Case, survey.case_id)
     return case.reference if case is not None else ""
 
@@ -55,7 +50,7 @@ def answer(token: str) -> ResponseReturnValue:
     raw = request.form.get("score", "")
     if not raw.isdigit() or int(raw) not in satisfaction.SCORES:
         abort(400, "Choose a score from 1 to 5.")
-    services = _services()
+    services = current_services()
     assert survey.id is not None
     with services.database.write() as db:
         recorded = satisfaction.record_score(db, survey.id, int(raw), services.calendar,

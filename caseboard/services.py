@@ -88,3 +88,11 @@ def seed_demo(services: Services) -> list[str]:
         services.intake.take(contact)
     services.kb.load_demo()
     return created
+
+
+def current_services() -> Services:
+    """The running system's parts, from inside a request (create_app stores them)."""
+    from flask import current_app
+
+    services: Services = current_app.extensions["contact_centre"]
+    return services

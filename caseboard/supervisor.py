@@ -14,7 +14,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     render_template,
     request,
     stream_with_context,
@@ -23,7 +22,7 @@ from flask.typing import ResponseReturnValue
 
 from caseboard import charts, reports, satisfaction, supervisor_queries
 from caseboard.models import utcnow
-from caseboard.services import Services
+from caseboard.services import Services, current_services
 from caseboard.web_auth import current_user, login_required
 from routing.assignment import DEFAULT_CAPACITY
 
@@ -34,13 +33,8 @@ LIVE_POLL_MS = 2000
 MAX_REPORT_DAYS = 3660
 
 
-def _services() -> Services:
-    services: Services = current_app.extensions["contact_centre"]
-    return services
-
-
 def _dashboard_data() -> dict[str, object]:
-    services = _services()
+    services = current_services()
     with services.database.read() as db:
         return supervisor_queries.dashboard(db, services.config, utcnow())
 
@@ -49,7 +43,7 @@ def _dashboard_data() -> dict[str, object]:
 @bp.get("/")
 @login_required("supervisor")
 def dashboard() -> ResponseReturnValue:
-    services = _services()
+    services = current_services()
     return render_template("supervisor/dashboard.html", user=current_user(),
                            data=_dashboard_data(), departments=_department_names(services),
                            poll_ms=LIVE_POLL_MS, capacity_kinds=sorted(DEFAULT_CAPACITY),
@@ -61,7 +55,7 @@ def dashboard() -> ResponseReturnValue:
 def live() -> ResponseReturnValue:
     """The dashboard's changing part alone, polled by the page."""
     return render_template("supervisor/dashboard_live.html", data=_dashboard_data(),
-                           departments=_department_names(_services()),
+                           departments=_department_names(current_services()),
                            age=supervisor_queries.age)
 
 
@@ -80,7 +74,7 @@ def _department_names(services: Services) -> dict[str, str]:
 
 def _period() -> tuple[dt.datetime, dt.datetime]:
     """?from=YYYY-MM-DD&to=YYYY-MM-DD (local days, both included); default: this month."""
-    tz = _services().config.timezone
+    tz = current_services().config.timezone
     today = utcnow().astimezone(tz).date()
     try:
         first = dt.date.fromisoformat(request.args.get("from") or today.replace(day=1)
@@ -99,7 +93,7 @@ def _period() -> tuple[dt.datetime, dt.datetime]:
 @login_required("supervisor")
 def cases_csv() -> ResponseReturnValue:
     start, end = _period()
-    database = _services().database
+    database = current_services().database
     rows = reports.case_rows(database, start, end, utcnow())
     name = f"cases-{start:%Y%m%d}-{end:%Y%m%d}.csv"
     return Response(stream_with_context(reports.csv_text(rows)), mimetype="text/csv",
@@ -109,7 +103,7 @@ def cases_csv() -> ResponseReturnValue:
 @bp.get("/reports")
 @login_required("supervisor")
 def monthly() -> ResponseReturnValue:
-    services = _services()
+    services = current_services()
     tz = services.config.timezone
     month = request.args.get("month") or utcnow().astimezone(tz).strftime("%Y-%m")
     try:
@@ -126,7 +120,7 @@ def monthly() -> ResponseReturnValue:
 @bp.get("/satisfaction")
 @login_required("supervisor")
 def satisfaction_scores() -> ResponseReturnValue:
-    with _services().database.read() as db:
+    with current_services().database.read() as db:
         tables = {name: satisfaction.scores_by(db, name)
                   for name in ("department", "channel", "agent", "article")}
     return render_template("supervisor/satisfaction.html", user=current_user(), tables=tables)
@@ -135,7 +129,7 @@ def satisfaction_scores() -> ResponseReturnValue:
 @bp.get("/charts")
 @login_required("supervisor")
 def chart_page() -> ResponseReturnValue:
-    services = _services()
+    services = current_services()
     now = utcnow()
     with services.database.read() as db:
         figures = charts.all_charts(db, services.config.timezone, now)

@@ -8,7 +8,6 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -21,7 +20,7 @@ from sqlmodel import Session, col, delete, select
 from caseboard import assignment, audit, timelimit_monitor
 from caseboard.assignment import HELD_STATUSES, AssignmentError
 from caseboard.models import Case, User, UserDepartment
-from caseboard.services import Services
+from caseboard.services import current_services
 from caseboard.web_auth import ROLE_RANK, current_user, login_required
 from routing.assignment import DEFAULT_CAPACITY
 
@@ -29,11 +28,6 @@ bp = Blueprint("supervisor_actions", __name__, url_prefix="/supervisor",
                template_folder="templates")
 agent_bp = Blueprint("extensions", __name__, url_prefix="/board/extension",
                      template_folder="templates")
-
-
-def _services() -> Services:
-    services: Services = current_app.extensions["contact_centre"]
-    return services
 
 
 def _actor() -> str:
@@ -60,7 +54,7 @@ def _move(db: Session, case: Case, target: str, actor: str) -> None:
         assignment.release(db, case, actor, reason="reassigned by a supervisor")
     if not target:
         return
-    config = _services().config
+    config = current_services().config
     agent = next((a for a in assignment.agent_states(db, config) if a.username == target), None)
     if agent is None:
         raise AssignmentError(f"unknown or inactive user {target!r}")
@@ -72,7 +66,7 @@ def _move(db: Session, case: Case, target: str, actor: str) -> None:
 def reassign_case() -> ResponseReturnValue:
     reference, target = request.form.get("reference", ""), request.form.get("to", "").strip()
     try:
-        with _services().database.write() as db:
+        with current_services().database.write() as db:
             _move(db, _case(db, reference), target, _actor())
         flash(f"{reference} is now with {target or 'its queue'}.")
     except AssignmentError as error:
@@ -87,7 +81,7 @@ def reassign_all(username: str) -> ResponseReturnValue:
     target = request.form.get("to", "").strip()
     moved = 0
     try:
-        with _services().database.write() as db:
+        with current_services().database.write() as db:
             user = _user(db, username)
             for case in db.execute(select(Case).where(
                     col(Case.assigned_user_id) == user.id,
@@ -110,7 +104,7 @@ def _user(db: Session, username: str) -> User:
 @bp.post("/agents/<username>")
 @login_required("supervisor")
 def change_agent(username: str) -> ResponseReturnValue:
-    services = _services()
+    services = current_services()
     known = {d.id for d in services.config.departments}
     departments = sorted(set(request.form.getlist("departments")) & known)
     capacity: dict[str, int] = {}
@@ -149,7 +143,7 @@ def decide_extension(extension_id: int) -> ResponseReturnValue:
     decision = request.form.get("decision", "")
     if decision not in ("approve", "refuse"):
         abort(400, "Decide approve or refuse.")
-    services = _services()
+    services = current_services()
     try:
         with services.database.write() as db:
             case = timelimit_monitor.decide_extension(db, extension_id, _actor(),
@@ -163,7 +157,7 @@ def decide_extension(extension_id: int) -> ResponseReturnValue:
 @bp.post("/alerts/<int:alert_id>/resolve")
 @login_required("supervisor")
 def resolve_alert(alert_id: int) -> ResponseReturnValue:
-    with _services().database.write() as db:
+    with current_services().database.write() as db:
         timelimit_monitor.resolve_alert(db, alert_id, _actor())
     return _back()
 
@@ -183,7 +177,7 @@ def request_extension(reference: str) -> ResponseReturnValue:
     user = current_user()
     assert user is not None
     error, done = "", False
-    with _services().database.write() as db:
+    with current_services().database.write() as db:
         case = _case(db, reference)
         if not _may_work_on(db, user, case):
             abort(403, "This case belongs to another department.")

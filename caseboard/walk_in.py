@@ -10,7 +10,7 @@ import contextlib
 import secrets
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlmodel import Session, col, select
 
@@ -18,18 +18,13 @@ from caseboard.contacts import InboundContact, Sender
 from caseboard.identity import normalise_email, normalise_phone
 from caseboard.intake import IntakeError
 from caseboard.models import Citizen, CitizenIdentity
-from caseboard.services import Services
+from caseboard.services import current_services
 from caseboard.web_auth import current_user, login_required
 
 bp = Blueprint("walk_in", __name__, url_prefix="/board/walk-in", template_folder="templates")
 
 MAX_TEXT = 10_000
 FIELDS = ("name", "email", "phone", "address", "postcode")
-
-
-def _services() -> Services:
-    services: Services = current_app.extensions["contact_centre"]
-    return services
 
 
 def find_citizens(session: Session, query: str, region: str) -> list[tuple[Citizen, list[str]]]:
@@ -72,7 +67,7 @@ def _sender_of(session: Session, citizen_id: int) -> Sender | None:
 
 def _form(error: str = "", status: int = 200, results: list[tuple[Citizen, list[str]]] | None
           = None, chosen: Citizen | None = None) -> ResponseReturnValue:
-    services = _services()
+    services = current_services()
     return render_template(
         "board/walk_in.html", user=current_user(), error=error, results=results,
         query=request.values.get("q", ""), chosen=chosen, values=request.form,
@@ -82,7 +77,7 @@ def _form(error: str = "", status: int = 200, results: list[tuple[Citizen, list[
 @bp.get("")
 @login_required("agent")
 def desk() -> ResponseReturnValue:
-    services = _services()
+    services = current_services()
     query = request.args.get("q", "")
     chosen = None
     with services.database.read() as session:
@@ -96,7 +91,7 @@ def desk() -> ResponseReturnValue:
 @bp.post("")
 @login_required("agent")
 def record() -> ResponseReturnValue:
-    services, user, form = _services(), current_user(), request.form
+    services, user, form = current_services(), current_user(), request.form
     assert user is not None
     text, token = form.get("text", "").strip(), form.get("form_token", "")
     if not text:

@@ -18,7 +18,6 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     abort,
-    current_app,
     g,
     redirect,
     render_template,
@@ -31,7 +30,7 @@ from sqlmodel import col, select
 
 from caseboard import audit, auth
 from caseboard.models import User, utcnow
-from caseboard.services import Services
+from caseboard.services import current_services
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 
@@ -39,11 +38,6 @@ MAX_FAILURES = 5
 LOCK_MINUTES = 15
 ROLE_RANK = {"agent": 1, "supervisor": 2, "admin": 3}
 GENERIC_FAILURE = "Wrong user name or password."
-
-
-def _services() -> Services:
-    services: Services = current_app.extensions["contact_centre"]
-    return services
 
 
 def _fingerprint(user: User) -> str:
@@ -58,7 +52,7 @@ def current_user() -> User | None:
     user = None
     user_id = session.get("user_id")
     if isinstance(user_id, int):
-        with _services().database.read() as db:
+        with current_services().database.read() as db:
             found = db.get(User, user_id)
         if found and found.active and session.get("auth") == _fingerprint(found):
             user = found
@@ -114,14 +108,14 @@ def logout() -> ResponseReturnValue:
 
 def _check_password(username: str, password: str) -> tuple[str, User | None]:
     now = utcnow()
-    with _services().database.write() as db:
+    with current_services().database.write() as db:
         user = db.execute(select(User).where(col(User.username) == username)
                           ).scalar_one_or_none()
         if user is None or not user.active:
             auth.verify_password(_DUMMY_HASH, password)  # same time as a real check
             return GENERIC_FAILURE, None
         if user.locked_until is not None and user.locked_until > now:
-            until = user.locked_until.astimezone(_services().config.timezone)
+            until = user.locked_until.astimezone(current_services().config.timezone)
             return f"Too many failed attempts: try again after {until:%H:%M}.", None
         if not auth.verify_password(user.password_hash, password):
             user.failed_logins += 1

@@ -13,7 +13,6 @@ import tempfile
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -26,7 +25,7 @@ from sqlmodel import col, select
 
 from caseboard import audit
 from caseboard.models import utcnow
-from caseboard.services import Services
+from caseboard.services import current_services
 from caseboard.web_auth import current_user, login_required
 from channels.letters.inbox import inbox_dir
 from channels.letters.models import LetterPrintJob
@@ -35,15 +34,10 @@ from channels.letters.pages import BadScan, sniff
 bp = Blueprint("letters", __name__, url_prefix="/board/letters", template_folder="templates")
 
 
-def _services() -> Services:
-    services: Services = current_app.extensions["contact_centre"]
-    return services
-
-
 @bp.get("")
 @login_required("agent")
 def print_queue() -> ResponseReturnValue:
-    with _services().database.read() as session:
+    with current_services().database.read() as session:
         queued = session.exec(select(LetterPrintJob).where(
             col(LetterPrintJob.status) == "queued").order_by(col(LetterPrintJob.id))).all()
         posted = session.exec(select(LetterPrintJob).where(
@@ -54,7 +48,7 @@ def print_queue() -> ResponseReturnValue:
 
 
 def _jobs(ids: list[int]) -> list[LetterPrintJob]:
-    with _services().database.read() as session:
+    with current_services().database.read() as session:
         jobs = session.exec(select(LetterPrintJob).where(col(LetterPrintJob.id).in_(ids))
                             .order_by(col(LetterPrintJob.id))).all()
     return list(jobs)
@@ -66,7 +60,7 @@ def download(job_id: int) -> ResponseReturnValue:
     jobs = _jobs([job_id])
     if not jobs:
         abort(404)
-    data = _services().files.get(jobs[0].pdf_sha256)
+    data = current_services().files.get(jobs[0].pdf_sha256)
     return send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=True,
                      download_name=f"{jobs[0].reference}-{job_id}.pdf")
 
@@ -88,7 +82,7 @@ def download_batch() -> ResponseReturnValue:
         abort(404)
     merged = pdfium.PdfDocument.new()
     for job in jobs:
-        source = pdfium.PdfDocument(_services().files.get(job.pdf_sha256))
+        source = pdfium.PdfDocument(current_services().files.get(job.pdf_sha256))
         merged.import_pages(source)
         source.close()
     buffer = io.BytesIO()
@@ -106,7 +100,7 @@ def mark_posted() -> ResponseReturnValue:
     assert user is not None
     ids = _selected_ids()
     now = utcnow()
-    with _services().database.write() as session:
+    with current_services().database.write() as session:
         jobs = session.exec(select(LetterPrintJob).where(
             col(LetterPrintJob.id).in_(ids), col(LetterPrintJob.status) == "queued")).all()
         for job in jobs:
@@ -121,7 +115,7 @@ def mark_posted() -> ResponseReturnValue:
 @bp.post("/upload")
 @login_required("agent")
 def upload() -> ResponseReturnValue:
-    limit = _services().config["letters.max_file_bytes"]
+    limit = current_services().config["letters.max_file_bytes"]
     request.max_content_length = limit + 64 * 1024  # a scan may exceed web.max_body_bytes
     upload = request.files.get("scan")
     if upload is None or not upload.filename:
@@ -134,7 +128,7 @@ def upload() -> ResponseReturnValue:
     except BadScan as error:
         abort(400, f"{error}.")
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", os.path.basename(upload.filename))[-80:]
-    folder = inbox_dir(_services())
+    folder = inbox_dir(current_services())
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"upload-{hashlib.sha256(data).hexdigest()[:12]}-{name}"
     # Written under a dot name, then renamed: the watcher never reads half a file.

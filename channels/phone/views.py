@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, jsonify, render_template, request
+from flask import Blueprint, abort, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import col, select
 
 from caseboard.identity import normalise_phone
 from caseboard.models import Message
-from caseboard.services import Services
+from caseboard.services import current_services
 from caseboard.web_auth import current_user, login_required
 from channels.phone import calls, status, tokens
 from channels.phone.calls import CallInfo
@@ -20,11 +20,6 @@ from channels.phone.twiml import message, reply
 from channels.phone.voice import Voice
 
 bp = Blueprint("phone", __name__, template_folder="templates")
-
-
-def _services() -> Services:
-    services: Services = current_app.extensions["contact_centre"]
-    return services
 
 
 def _bad(error: Exception) -> ResponseReturnValue:
@@ -38,7 +33,7 @@ def _bad(error: Exception) -> ResponseReturnValue:
 @twilio_signed
 def sms() -> ResponseReturnValue:
     try:
-        outcome = handle_sms(_services(), request.form)
+        outcome = handle_sms(current_services(), request.form)
     except BadWebhook as error:
         return _bad(error)
     return message(outcome.reply)
@@ -48,7 +43,7 @@ def sms() -> ResponseReturnValue:
 @twilio_signed
 def delivery_status() -> ResponseReturnValue:
     try:
-        found = status.handle_status(_services(), request.form, request.args.get("o", ""))
+        found = status.handle_status(current_services(), request.form, request.args.get("o", ""))
     except BadWebhook as error:
         return _bad(error)
     if not found:
@@ -61,7 +56,7 @@ def delivery_status() -> ResponseReturnValue:
 
 def _call() -> CallInfo | None:
     """The call of this webhook; a call we have not seen ringing is opened now."""
-    services = _services()
+    services = current_services()
     sid = (request.form.get("CallSid") or "").strip()
     if not sid:
         abort(400, "CallSid is missing")
@@ -82,8 +77,8 @@ def _hidden() -> ResponseReturnValue:
     from twilio.twiml.voice_response import VoiceResponse
 
     response = VoiceResponse()
-    response.say(say("en", "hidden"), language=_services().config["phone.voice_en"])
-    response.say(say("zh", "hidden"), language=_services().config["phone.voice_zh"])
+    response.say(say("en", "hidden"), language=current_services().config["phone.voice_en"])
+    response.say(say("zh", "hidden"), language=current_services().config["phone.voice_zh"])
     response.hangup()
     return reply(response)
 
@@ -93,7 +88,7 @@ def _hidden() -> ResponseReturnValue:
 def incoming_call() -> ResponseReturnValue:
     if _call() is None:
         return _hidden()
-    return reply(Voice(_services()).greeting())
+    return reply(Voice(current_services()).greeting())
 
 
 @bp.post("/twilio/voice/language")
@@ -103,15 +98,15 @@ def language() -> ResponseReturnValue:
     if call is None:
         return _hidden()
     chosen = "zh" if (request.form.get("Digits") or "").strip() == "2" else "en"
-    calls.update(_services(), call.call_sid, language=chosen, status="menu")
-    return reply(Voice(_services()).menu(chosen))
+    calls.update(current_services(), call.call_sid, language=chosen, status="menu")
+    return reply(Voice(current_services()).menu(chosen))
 
 
 @bp.post("/twilio/voice/menu")
 @twilio_signed
 def menu() -> ResponseReturnValue:
     call = _call()
-    return _hidden() if call is None else reply(Voice(_services()).menu(call.language))
+    return _hidden() if call is None else reply(Voice(current_services()).menu(call.language))
 
 
 _STEPS = ("choice", "reference", "speech", "answered", "wait", "dequeued", "after", "recorded")
@@ -125,7 +120,7 @@ def voice_step(step: str) -> ResponseReturnValue:
     call = _call()
     if call is None:
         return _hidden()
-    voice, form, args = Voice(_services()), request.form, request.args
+    voice, form, args = Voice(current_services()), request.form, request.args
     if step == "choice":
         twiml = voice.choice(call, form, args.get("Default", ""))
     elif step == "reference":
@@ -152,7 +147,7 @@ def transcription() -> ResponseReturnValue:
     """Twilio's transcript of a voicemail, added to the recording on the case."""
     sid = (request.form.get("RecordingSid") or "").strip()
     text = (request.form.get("TranscriptionText") or "").strip()[:10000]
-    with _services().database.write() as session:
+    with current_services().database.write() as session:
         row = session.execute(select(Message).where(
             col(Message.channel) == "phone", col(Message.external_id) == sid)
         ).scalar_one_or_none() if sid else None
@@ -172,7 +167,7 @@ def transcription() -> ResponseReturnValue:
 @twilio_signed
 def agent_call() -> ResponseReturnValue:
     """The agent's browser (Voice SDK) calls here: connect it to its oldest waiting caller."""
-    return reply(tokens.agent_twiml(_services(), request.form.get("From", "")))
+    return reply(tokens.agent_twiml(current_services(), request.form.get("From", "")))
 
 
 # ---------------------------------------------------------------- the board
@@ -181,7 +176,7 @@ def agent_call() -> ResponseReturnValue:
 @bp.get("/board/calls")
 @login_required("agent")
 def calls_waiting() -> ResponseReturnValue:
-    services = _services()
+    services = current_services()
     waiting = calls.waiting_per_department(services)
     names = {d.id: d.name.get("en", d.id) for d in services.config.departments}
     return render_template("phone/calls.html", waiting=waiting, names=names)
@@ -192,7 +187,7 @@ def calls_waiting() -> ResponseReturnValue:
 def voice_token() -> ResponseReturnValue:
     user = current_user()
     assert user is not None
-    token = tokens.access_token(_services().config, user.username)
+    token = tokens.access_token(current_services().config, user.username)
     if token is None:
         abort(404, "The Voice SDK is not configured (phone.api_key_sid, phone.twiml_app_sid).")
     return jsonify(token=token, identity=user.username)
