@@ -30,7 +30,7 @@ from caseboard.case_models import CaseMerge
 from caseboard.models import Attachment, Case, Department, Message, User, utcnow
 from caseboard.queries import case_by_reference
 from caseboard.services import current_services
-from caseboard.web_auth import current_user, login_required
+from caseboard.web_auth import login_required, signed_in_user
 from knowledge_base.render_types import Rendering
 
 bp = Blueprint("case", __name__, url_prefix="/board/case", template_folder="templates",
@@ -42,18 +42,12 @@ STATUS_ACTIONS = ("accept", "start", "wait_for_citizen", "resume", "answer", "re
                   "reopen", "close")
 
 
-def _user() -> User:
-    user = current_user()
-    assert user is not None  # login_required ran first
-    return user
-
-
 def _case(session: Session, reference: str) -> Case:
     case = case_by_reference(session, reference)
     if case is None:
         abort(404, f"There is no case {reference}.")
     try:
-        case_view.check_access(session, _user(), case)
+        case_view.check_access(session, signed_in_user(), case)
     except case_view.CaseAccessError as error:
         abort(403, str(error))
     return case
@@ -71,7 +65,7 @@ def _draft() -> replies.Draft:
 def _page(reference: str, *, status: int = 200, error: str = "",
           draft: replies.Draft | None = None, rendering: Rendering | None = None,
           note: str = "", changes: list[Any] | None = None) -> ResponseReturnValue:
-    services, user, now = current_services(), _user(), utcnow()
+    services, user, now = current_services(), signed_in_user(), utcnow()
     with services.database.write() as session:
         case = _case(session, reference)
         case_view.mark_viewing(session, case, user, now)
@@ -138,7 +132,7 @@ def preview(reference: str) -> ResponseReturnValue:
     with services.database.read() as session:
         case = _case(session, reference)
         try:
-            rendering = replies.preview(session, services.kb, case, _user(), draft,
+            rendering = replies.preview(session, services.kb, case, signed_in_user(), draft,
                                         services.config["administration.name"], _help_base())
         except replies.ReplyError as error:
             return _page(reference, status=400, error=str(error), draft=draft)
@@ -148,7 +142,7 @@ def preview(reference: str) -> ResponseReturnValue:
 @bp.post("/<reference>/reply")
 @login_required("agent")
 def reply(reference: str) -> ResponseReturnValue:
-    services, draft, user = current_services(), _draft(), _user()
+    services, draft, user = current_services(), _draft(), signed_in_user()
     since = _parse_version(draft.version)
     try:
         with services.database.write() as session:
@@ -184,7 +178,7 @@ def _parse_version(value: str) -> dt.datetime | None:
 @bp.post("/<reference>/note")
 @login_required("agent")
 def note(reference: str) -> ResponseReturnValue:
-    services, user = current_services(), _user()
+    services, user = current_services(), signed_in_user()
     text = request.form.get("note", "").strip()
     token = request.form.get("form_token", "")
     if not text:
@@ -220,7 +214,7 @@ def note(reference: str) -> ResponseReturnValue:
 def _act(reference: str, work: Callable[[Session, Case, User], str | None]
          ) -> ResponseReturnValue:
     """Run one change in a write transaction; a refused change re-renders with the reason."""
-    services, user = current_services(), _user()
+    services, user = current_services(), signed_in_user()
     try:
         with services.database.write() as session:
             case = _case(session, reference)
@@ -331,7 +325,7 @@ def identity(reference: str, suggestion_id: int) -> ResponseReturnValue:
 @login_required("agent")
 def viewing(reference: str) -> ResponseReturnValue:
     """The page is still open: who else has it open, and has the case changed?"""
-    services, user, now = current_services(), _user(), utcnow()
+    services, user, now = current_services(), signed_in_user(), utcnow()
     with services.database.write() as session:
         case = _case(session, reference)
         case_view.mark_viewing(session, case, user, now)

@@ -27,7 +27,7 @@ from caseboard import assignment, board_events, queue_queries
 from caseboard.models import Department, User, UserDepartment, utcnow
 from caseboard.queue_queries import OPEN_STATUSES, QueueFilter, Scope, list_queue
 from caseboard.services import current_services
-from caseboard.web_auth import ROLE_RANK, current_user, login_required
+from caseboard.web_auth import ROLE_RANK, current_user, login_required, signed_in_user
 from settings import CHANNELS, PRIORITIES
 
 bp = Blueprint("queues", __name__, url_prefix="/board", template_folder="templates",
@@ -35,12 +35,6 @@ bp = Blueprint("queues", __name__, url_prefix="/board", template_folder="templat
 
 VIEWS = {"mine": "My cases", "queue": "Department queue", "triage": "Triage",
          "all": "All queues"}
-
-
-def _user() -> User:
-    user = current_user()
-    assert user is not None  # login_required ran first
-    return user
 
 
 def is_supervisor(user: User) -> bool:
@@ -104,7 +98,7 @@ def _default_department(session: Session, user: User) -> str:
 
 
 def _page(view: str, department: str = "") -> ResponseReturnValue:
-    user, services = _user(), current_services()
+    user, services = signed_in_user(), current_services()
     filters = QueueFilter.from_args(request.args.to_dict())
     page = max(1, min(request.args.get("page", 1, type=int) or 1, 200))
     since = utcnow()  # before the query: a change racing the render still arrives live
@@ -174,7 +168,7 @@ def all_queues() -> ResponseReturnValue:
 @bp.post("/claim-next")
 @login_required("agent")
 def claim_next() -> ResponseReturnValue:
-    user, services = _user(), current_services()
+    user, services = signed_in_user(), current_services()
     if user.presence != "available":
         flash(f"You are {user.presence}: set your presence to available (Me) to claim cases.",
               "error")
@@ -195,7 +189,7 @@ def claim_next() -> ResponseReturnValue:
 @login_required("agent")
 def events() -> ResponseReturnValue:
     """The live stream for the queue pages: which visible cases changed."""
-    user, services = _user(), current_services()
+    user, services = signed_in_user(), current_services()
     with services.database.read() as session:
         scope = Scope(departments=visible_departments(session, user))
     cursor = (board_events.parse_cursor(request.headers.get("Last-Event-ID"))

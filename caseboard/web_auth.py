@@ -60,6 +60,13 @@ def current_user() -> User | None:
     return user
 
 
+def signed_in_user() -> User:
+    """The signed-in user, in a view that login_required already guards."""
+    user = current_user()
+    assert user is not None and user.id is not None  # login_required ran first
+    return user
+
+
 def login_required(role: str = "agent") -> Callable[[Callable[..., ResponseReturnValue]],
                                                     Callable[..., ResponseReturnValue]]:
     """A page for `role` and above; others are sent to sign in, or refused with 403."""
