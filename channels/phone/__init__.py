@@ -2,7 +2,8 @@
 
 views.py is the blueprint under /twilio/ (every webhook checks X-Twilio-Signature, see
 security.py) plus /board/calls; sms.py and voice.py/calls.py turn webhooks into contacts;
-outbound.py sends SMS from the outbox; keywords.py keeps STOP/START opt-outs.
+outbound.py sends SMS from the outbox; keywords.py keeps STOP/START opt-outs; media.py's
+worker fetches MMS media after the webhook answered.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from caseboard.services import Services
 
 
 def init_channel(app: Any, services: Services) -> None:
+    from channels.phone.media import MediaService
     from channels.phone.outbound import SmsTransport
     from channels.phone.views import bp
 
@@ -22,6 +24,8 @@ def init_channel(app: Any, services: Services) -> None:
     register_transport("whatsapp", SmsTransport(services.config, services.database,
                                                 "whatsapp"))
     app.register_blueprint(bp)
+    if not any(s.name == MediaService.name for s in services.background):
+        services.background.append(MediaService(services))
     add_link(app, "Calls", "phone.calls_waiting")
     csrf = app.extensions.get("csrf")
     if csrf is not None:  # Twilio cannot send a CSRF token; its signature authenticates it

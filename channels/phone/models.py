@@ -1,6 +1,6 @@
-"""The phone channel's own tables: SMS opt-outs and the state of each call.
+"""The phone channel's own tables: SMS opt-outs, calls, agents' numbers, MMS media.
 
-Imported by migration 0006, so every migrated database (and the migration test's metadata)
+Imported by migrations 0006 and 0013, so every migrated database (and the migration test's metadata)
 knows them even where the channel itself is not loaded.
 """
 
@@ -44,3 +44,39 @@ class PhoneCall(SQLModel, table=True):
     queued_at: dt.datetime | None = time_field(nullable=True)
     ended_at: dt.datetime | None = time_field(nullable=True)
     updated_at: dt.datetime = time_field(nullable=False)
+
+
+class PhoneAgent(SQLModel, table=True):
+    """An agent's phone settings: the number calls are put through to when their browser is
+    not connected (a Voice SDK token still valid until browser_until means it is)."""
+
+    __tablename__ = "phone_agent"
+
+    user_id: int = Field(foreign_key="users.id", primary_key=True)
+    number: str = Field(default="", max_length=32)  # E.164; empty: the browser only
+    browser_until: dt.datetime | None = time_field(nullable=True)
+    updated_at: dt.datetime = time_field(nullable=False)
+
+
+class PhoneMedia(SQLModel, table=True):
+    """One MMS / WhatsApp media file of an inbound message, fetched after the webhook answered.
+
+    pending → stored (an Attachment on the message) or failed (a note on the case)."""
+
+    __tablename__ = "phone_media"
+    __table_args__ = (
+        sa.UniqueConstraint("message_id", "position", name="uq_phone_media_message_position"),
+        sa.Index("ix_phone_media_due", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="message.id")
+    case_id: int = Field(foreign_key="cases.id")
+    position: int  # 0-based, as in Twilio's MediaUrl<N>
+    url: str = Field(max_length=1000)
+    content_type: str = Field(default="", max_length=100)
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    next_attempt_at: dt.datetime = time_field(nullable=False)
+    last_error: str = Field(default="", max_length=500)
+    created_at: dt.datetime = time_field(nullable=False)

@@ -22,6 +22,7 @@ from caseboard.db import Database
 from caseboard.models import Message, utcnow
 from caseboard.outbox import OutgoingMessage, PermanentSendError, RetryableSendError
 from channels.phone import keywords, texts
+from channels.phone.rest import rest_client
 from channels.phone.sms import opt_out_key
 from settings import Config
 
@@ -68,11 +69,7 @@ class SmsTransport:
 
     def client(self) -> Client:
         if self._client is None:
-            client = Client(self.config["twilio.account_sid"], self.config["twilio.auth_token"])
-            if self.config["phone.api_base_url"]:
-                # The REST host, for a test server or a Twilio-compatible provider.
-                client.api.base_url = self.config["phone.api_base_url"].rstrip("/")
-            self._client = client
+            self._client = rest_client(self.config)
         return self._client
 
     def _send(self, message: OutgoingMessage, to: str, text: str) -> str:

@@ -63,24 +63,24 @@ def handle_sms(services: Services, form: Mapping[str, str]) -> SmsOutcome:
     word = keywords.keyword(body)
     if word is not None:
         return _keyword(services, word, opt_out_key(channel, number), language)
-    attachments, notes = media.fetch_all(services, form)
-    text = body if body.strip() else ("(a picture message)" if attachments or notes
-                                      else "")
-    if notes:
-        text += "\n\n[media not kept: " + "; ".join(notes[:10]) + "]"
+    count = media.media_count(form)
+    text = body if body.strip() else ("(a picture message)" if count else "")
     contact = InboundContact(
         channel=channel, external_id=sid,
         sender=Sender(name=(form.get("ProfileName") or "")[:200], phone=number),
-        text=text, language=language, attachments=tuple(attachments),
+        text=text, language=language,
         thread_ids=(thread_id(number),), own_thread_id=thread_id(number),
         metadata={"sms": {"sid": sid, "from": raw_from, "to": form.get("To", ""),
                           "segments": form.get("NumSegments", ""),
-                          "media": [form.get(f"MediaUrl{i}", "") for i in range(_media(form))]}},
+                          "media": [form.get(f"MediaUrl{i}", "") for i in range(count)]}},
     )
     try:
         result = services.intake.take(contact)
     except IntakeError as error:
         raise BadWebhook(str(error)) from None
+    # The files are fetched by the media worker; a retried webhook (a duplicate) adds the
+    # media rows a crash between the two commits may have missed.
+    media.queue_media(services, result.message_id, result.case_id, form)
     return SmsOutcome(result.outcome.value, result.reference)
 
 
@@ -100,10 +100,3 @@ def _keyword(services: Services, word: str, key: str, language: str) -> SmsOutco
         keywords.set_opt_out(session, key, word == "stop", word)
     replies = STOP_REPLY if word == "stop" else START_REPLY
     return SmsOutcome(word, reply=replies[language].format(name=name))
-
-
-def _media(form: Mapping[str, str]) -> int:
-    try:
-        return max(0, min(int(form.get("NumMedia") or 0), 10))
-    except ValueError:
-        return 0

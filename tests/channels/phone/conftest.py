@@ -119,6 +119,15 @@ class RecordingApi:
     url: str = ""
     requests: list[dict[str, Any]] = field(default_factory=list)
     replies: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    # GET answers by path ending: given in turn, the last one again and again; else 404.
+    media: dict[str, list[tuple[int, bytes]]] = field(
+        default_factory=lambda: {"/Media/ME1": [(200, MEDIA_BYTES)]})
+
+    def media_answer(self, path: str) -> tuple[int, bytes]:
+        for ending, answers in self.media.items():
+            if path.endswith(ending):
+                return answers.pop(0) if len(answers) > 1 else answers[0]
+        return 404, b""
 
 
 @pytest.fixture
@@ -145,8 +154,8 @@ def twilio_api() -> Iterator[RecordingApi]:
         def do_GET(self) -> None:  # noqa: N802 (media downloads)
             api.requests.append({"path": self.path, "method": "GET",
                                  "authorization": self.headers.get("Authorization", "")})
-            data = MEDIA_BYTES if self.path.endswith("/Media/ME1") else b""
-            self.send_response(200 if data else 404)
+            status, data = api.media_answer(self.path)
+            self.send_response(status)
             self.send_header("Content-Type", "image/jpeg")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()

@@ -11,12 +11,11 @@ import pytest
 from flask import Flask
 from sqlmodel import col, select
 
-from caseboard.models import Attachment, Message, OutboxItem
+from caseboard.models import Message, OutboxItem
 from caseboard.services import Services
 from channels.phone.models import SmsOptOut
 from channels.phone.tokens import access_token
 from tests.channels.phone.conftest import (
-    MEDIA_BYTES,
     MESSAGING,
     PUBLIC,
     TOKEN,
@@ -154,23 +153,6 @@ class TestWithoutAccount:
         sms = json.loads(written.read_text(encoding="utf-8"))
         assert sms["to"] == "+14133881111" and item.payload["reference"] in sms["body"]
         assert item.status == "sent"
-
-
-def test_mms_media_are_fetched_with_the_account_and_stored(post: Post,
-                                                           phone_services: Services,
-                                                           twilio_api: RecordingApi) -> None:
-    params = payload(MESSAGING, "receiveMediaWithMsg")
-    media = f"{twilio_api.url}/2010-04-01/Accounts/{ACCOUNT}/Messages/MM1/Media/"
-    params.update(MediaUrl0=media + "ME1", MediaContentType0="image/jpeg",
-                  MediaUrl1=media + "ME2", MediaContentType1="image/png")
-    assert post("/twilio/sms", params).status_code == 200
-    with phone_services.database.read() as session:
-        stored = session.execute(select(Message)).scalar_one()
-        kept = session.execute(select(Attachment)).scalars().all()
-    assert [(a.filename, a.size) for a in kept] == [("media-1.jpg", len(MEDIA_BYTES))]
-    assert phone_services.files.get(kept[0].sha256) == MEDIA_BYTES
-    assert "ME2: Twilio answered 404" in stored.text  # what was not kept is said
-    assert all(r["authorization"].startswith("Basic ") for r in twilio_api.requests)
 
 
 def test_whatsapp_replies_go_from_the_whatsapp_sender(post: Post, phone_services: Services,

@@ -143,10 +143,3 @@ def test_unsigned_forged_and_altered_requests_are_refused(post: Post, twilio: Fl
     assert post("/twilio/sms", body, signed_url="http://localhost/twilio/sms").status_code == 403
     assert count(phone_services, Message) == 0 and count(phone_services, Case) == 0
 
-
-def test_media_without_an_account_is_noted_not_lost(post: Post,
-                                                    phone_services: Services) -> None:
-    twiml(post("/twilio/sms", payload(MESSAGING, "receiveMediaWithMsg")))
-    stored = messages_in(phone_services)[0]
-    assert stored.text.startswith("Msg") and "media not kept" in stored.text
-    assert stored.details["sms"]["media"] == ["cat.jpg", "dog.jpg"]
