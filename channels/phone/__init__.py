@@ -3,7 +3,8 @@
 views.py is the blueprint under /twilio/ (every webhook checks X-Twilio-Signature, see
 security.py) plus /board/calls; sms.py and voice.py/calls.py turn webhooks into contacts;
 outbound.py sends SMS from the outbox; keywords.py keeps STOP/START opt-outs; media.py's
-worker fetches MMS media after the webhook answered.
+worker fetches MMS media after the webhook answered; survey.py asks phone cases' satisfaction
+question by an automated call.
 """
 
 from __future__ import annotations
@@ -18,15 +19,20 @@ from caseboard.services import Services
 def init_channel(app: Any, services: Services) -> None:
     from channels.phone.media import MediaService
     from channels.phone.outbound import SmsTransport
+    from channels.phone.survey import SurveyCallTransport
+    from channels.phone.survey_views import survey_bp
     from channels.phone.views import bp
 
     register_transport("sms", SmsTransport(services.config, services.database, "sms"))
     register_transport("whatsapp", SmsTransport(services.config, services.database,
                                                 "whatsapp"))
+    register_transport("phone", SurveyCallTransport(services.config, services.database))
     app.register_blueprint(bp)
+    app.register_blueprint(survey_bp)
     if not any(s.name == MediaService.name for s in services.background):
         services.background.append(MediaService(services))
     add_link(app, "Calls", "phone.calls_waiting")
     csrf = app.extensions.get("csrf")
     if csrf is not None:  # Twilio cannot send a CSRF token; its signature authenticates it
         csrf.exempt(bp)
+        csrf.exempt(survey_bp)
