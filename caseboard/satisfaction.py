@@ -26,9 +26,9 @@ from settings import Config
 CURSOR = "survey"
 SCORES = (1, 2, 3, 4, 5)
 # The channel that asks, and the identity it needs, per case channel. A phone case is asked
-# by SMS (no automated callback yet); a chat case at the end of its chat session.
+# by an automated call (channels/phone/survey.py); a chat case at the end of its chat session.
 _ASK_ON = {"email": ("email", "email"), "sms": ("sms", "phone"),
-           "whatsapp": ("whatsapp", "phone"), "phone": ("sms", "phone"),
+           "whatsapp": ("whatsapp", "phone"), "phone": ("phone", "phone"),
            "webchat": ("webchat", "chat"), "letter": ("letter", "address")}
 _FALLBACK = (("email", "email"), ("sms", "phone"))
 QUESTION = {"en": "How satisfied are you with how we handled {reference}? "
@@ -100,6 +100,7 @@ class SurveySender:
         subject = ("您对 {ref} 的处理满意吗？" if language == "zh"
                    else "How did we do with {ref}?").format(ref=case.reference)
         payload = {"reference": case.reference, "language": language, "url": url,
+                   "token": token_for(secret, survey.id),
                    "subject": subject,
                    "score_urls": {str(s): f"{url}?score={s}" for s in SCORES},
                    "text": QUESTION[language].format(reference=case.reference, url=url)}

@@ -109,11 +109,11 @@ def test_low_score_reopens_for_a_supervisor_and_scores_are_reported(
     assert "<td>alice</td><td>2.0</td><td>1</td>" in page
 
 
-def test_a_phone_case_is_asked_by_sms_with_a_subject_for_email(
+def test_a_phone_case_is_asked_by_a_call_with_a_subject_for_email(
         app: Flask, staff: None, services: Services) -> None:
     resolved_case(services, "phone")
     resolved_case(services, "email")
     SurveySender(services.database, services.config).step()
     items = survey_items(services)
-    assert [i.channel for i in items] == ["sms", "email"]
+    assert [i.channel for i in items] == ["phone", "email"]
     assert items[1].payload["subject"].startswith("How did we do with CC-")
