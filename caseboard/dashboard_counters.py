@@ -3,14 +3,22 @@
 Every change to a case writes an audit event, so the events name the cases that changed. For
 each such case the folder reads its current row (by primary key) and compares it with what it
 last counted (OpenCaseState): the difference moves the live counters (open and waiting cases
-per department and channel, each agent's load). Events that count something happening
-(a contact, a return, a resolution) add to per-day counters. Nothing recounts all cases.
+per department and channel, each agent's load, the cases at risk and in breach as of the
+fold). Events that count something happening (a contact, a return, a resolution) add to
+per-day counters. Nothing recounts all cases.
+
+A clock crossing into at risk or breach is no event: the time-limit monitor moves those cases'
+`counted` on and the at-risk / breach counters with it (timelimit_monitor.count_crossings). On
+PostgreSQL the folder locks the OpenCaseState rows it refolds and the monitor skips locked
+ones, so a case is never counted by both; counter rows are always upserted in key order, so
+the two cannot deadlock.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,8 +29,11 @@ from sqlmodel import Session, col, select
 from caseboard.assignment import HELD_STATUSES, WAITING_STATUSES
 from caseboard.audit_feed import ensure_cursor, fold_all, fold_next, lock_cursor
 from caseboard.db import Database
-from caseboard.models import AuditEvent, Case, CaseStatus, table_of
+from caseboard.models import AuditEvent, Case, CaseStatus, table_of, utcnow
 from caseboard.supervisor_models import (
+    COUNTED_AT_RISK,
+    COUNTED_BREACHED,
+    NOT_COUNTED,
     AgentLoad,
     AuditCursor,
     DailyCounter,
@@ -40,17 +51,21 @@ _CASE_COLUMNS = [_cases.c[name] for name in (
     "first_response_due", "first_response_at", "resolution_due", "paused_since")]
 
 Key = tuple[Any, ...]
+# OpenCaseState.counted → the LiveCounter metric it is counted in
+CLOCK_METRICS = {COUNTED_AT_RISK: "at_risk", COUNTED_BREACHED: "breached"}
 
 
 class CounterFolder:
     """Folds audit events into the counter tables; one instance per process is enough."""
 
     def __init__(self, database: Database, calendar: BusinessCalendar,
-                 at_risk_fraction: float) -> None:
+                 at_risk_fraction: float,
+                 clock: Callable[[], dt.datetime] = utcnow) -> None:
         self.database = database
         self.calendar = calendar
         self.fraction = at_risk_fraction
         self.tz: ZoneInfo = calendar.tz
+        self.clock = clock  # "now" for the at-risk / breach state of a refolded case
 
     def step(self) -> bool:
         """One batch (the worker's job); True when more events are waiting."""
@@ -72,16 +87,17 @@ class CounterFolder:
             live: Counter[Key] = Counter()
             loads: Counter[Key] = Counter()
             states = []
+            now = self.clock()
             for row in session.execute(sa.select(*_CASE_COLUMNS).where(
                     _cases.c.status.not_in([s.value for s in DONE]))):
-                state = self._state_of(row)
+                state = self._state_of(row, now)
                 if state is not None:
                     _tally(state, +1, live, loads)
                     states.append(state)
             session.add_all(states)
             session.flush()
-            _add(session, LiveCounter, ("metric", "department_id", "channel"), live)
-            _add(session, AgentLoad, ("user_id", "work"), loads)
+            add_counts(session, LiveCounter, ("metric", "department_id", "channel"), live)
+            add_counts(session, AgentLoad, ("user_id", "work"), loads)
             last = session.execute(sa.select(sa.func.max(AuditEvent.id))).scalar_one() or 0
             session.execute(sa.update(AuditCursor).where(col(AuditCursor.name) == CURSOR)
                             .values(last_event_id=last))
@@ -96,9 +112,10 @@ class CounterFolder:
         self._refold_cases(session, case_ids, rows, live, loads)
         for event in events:
             self._count_event(event, rows, daily)
-        _add(session, LiveCounter, ("metric", "department_id", "channel"), live)
-        _add(session, AgentLoad, ("user_id", "work"), loads)
-        _add(session, DailyCounter, ("day", "hour", "metric", "department_id", "channel"), daily)
+        add_counts(session, LiveCounter, ("metric", "department_id", "channel"), live)
+        add_counts(session, AgentLoad, ("user_id", "work"), loads)
+        add_counts(session, DailyCounter, ("day", "hour", "metric", "department_id", "channel"),
+                   daily)
         self._snapshot_backlog(session, max(e.at for e in events))
 
     # ------------------------------------------------------------ current state per case
@@ -107,11 +124,14 @@ class CounterFolder:
                       live: Counter[Key], loads: Counter[Key]) -> None:
         if not case_ids:
             return
+        # Locked, so the monitor cannot move `counted` on between this read and the commit.
         known = {s.case_id: s for s in session.execute(
-            select(OpenCaseState).where(col(OpenCaseState.case_id).in_(case_ids))).scalars()}
-        for case_id in case_ids:
+            select(OpenCaseState).where(col(OpenCaseState.case_id).in_(case_ids))
+            .order_by(col(OpenCaseState.case_id)).with_for_update()).scalars()}
+        now = self.clock()
+        for case_id in sorted(case_ids):
             old = known.get(case_id)
-            new = self._state_of(rows.get(case_id))
+            new = self._state_of(rows.get(case_id), now)
             if old is not None:
                 _tally(old, -1, live, loads)
             if new is not None:
@@ -122,11 +142,11 @@ class CounterFolder:
                 session.add(new)
             elif new is not None and old is not None:
                 for name in ("department_id", "channel", "waiting", "held_by", "created_at",
-                             "risk_at", "breach_at"):
+                             "risk_at", "breach_at", "counted"):
                     setattr(old, name, getattr(new, name))
         session.flush()
 
-    def _state_of(self, row: Any) -> OpenCaseState | None:
+    def _state_of(self, row: Any, now: dt.datetime) -> OpenCaseState | None:
         if row is None or row.status in DONE:
             return None
         waiting = row.assigned_user_id is None and row.status in WAITING_STATUSES
@@ -134,7 +154,8 @@ class CounterFolder:
         risk_at, breach_at = self._clock_marks(row)
         return OpenCaseState(case_id=row.id, department_id=row.department_id,
                              channel=row.channel, waiting=waiting, held_by=held_by,
-                             created_at=row.created_at, risk_at=risk_at, breach_at=breach_at)
+                             created_at=row.created_at, risk_at=risk_at, breach_at=breach_at,
+                             counted=clock_count(risk_at, breach_at, now))
 
     def _clock_marks(self, row: Any) -> tuple[dt.datetime | None, dt.datetime | None]:
         """When the earliest running clock turns at risk and when one breaks (as clock_state
@@ -190,23 +211,39 @@ class CounterFolder:
         _upsert(session, DailyCounter, key, int(total), add=False)
 
 
+def clock_count(risk_at: dt.datetime | None, breach_at: dt.datetime | None,
+                now: dt.datetime) -> int:
+    """What a case with these moments counts as at `now` (as the dashboard has always judged
+    it: at risk from risk_at on, in breach once breach_at has passed)."""
+    if breach_at is not None and breach_at < now:
+        return COUNTED_BREACHED
+    if risk_at is not None and risk_at <= now:
+        return COUNTED_AT_RISK
+    return NOT_COUNTED
+
+
 def _tally(state: OpenCaseState, sign: int, live: Counter[Key], loads: Counter[Key]) -> None:
     live[("open", state.department_id, state.channel)] += sign
     if state.waiting:
         live[("waiting", state.department_id, state.channel)] += sign
+    if state.counted in CLOCK_METRICS:
+        live[(CLOCK_METRICS[state.counted], state.department_id, state.channel)] += sign
     if state.held_by is not None:
         loads[(state.held_by, capacity_group(state.channel))] += sign
 
 
-def _add(session: Session, model: Any, key_names: tuple[str, ...], deltas: Counter[Key]) -> None:
-    for key, delta in deltas.items():
+def add_counts(session: Session, model: Any, key_names: tuple[str, ...],
+               deltas: Counter[Key]) -> None:
+    """Move counter rows by deltas, in key order (see the module's note on deadlocks)."""
+    for key, delta in sorted(deltas.items(), key=lambda item: repr(item[0])):
         if delta:
             _upsert(session, model, dict(zip(key_names, key, strict=True)), delta, add=True)
 
 
 def _upsert(session: Session, model: Any, key: dict[str, Any], value: int, add: bool) -> None:
-    """value (add=False) or value + delta (add=True) for one counter row; the cursor lock
-    serialises folders, so plain upserts cannot race each other."""
+    """value (add=False) or value + delta (add=True) for one counter row. Adding is one
+    atomic statement (the row is locked while it changes), so the folder and the time-limit
+    monitor may both move a counter."""
     table = model.__table__
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert

@@ -32,16 +32,20 @@ class OpenCaseState(SQLModel, table=True):
     """What the counters last counted for one open case; deleted when the case is done.
 
     risk_at / breach_at are the moments its earliest running clock becomes at risk and
-    breaks its limit (NULL: never, e.g. paused), so at-risk counts are index range scans.
+    breaks its limit (NULL: never, e.g. paused). `counted` is what the at-risk and breach
+    counters (LiveCounter) count it as: the counter folder sets it when the case changes, the
+    time-limit monitor moves it on when the clock crosses risk_at or breach_at, and the
+    (counted, moment) indexes find exactly the cases about to cross.
     """
 
     __tablename__ = "sup_open_case"
     __table_args__ = (
         sa.Index("ix_sup_open_case_waiting", "waiting", "department_id", "channel",
                  "created_at"),
-        # Covering: the at-risk / breach counts read this index alone (index-only scan).
         sa.Index("ix_sup_open_case_risk", "risk_at", "department_id", "channel", "breach_at"),
         sa.Index("ix_sup_open_case_breach", "breach_at"),
+        sa.Index("ix_sup_open_case_cross_risk", "counted", "risk_at"),
+        sa.Index("ix_sup_open_case_cross_breach", "counted", "breach_at"),
     )
 
     case_id: int = Field(primary_key=True, foreign_key="cases.id")
@@ -52,10 +56,15 @@ class OpenCaseState(SQLModel, table=True):
     created_at: dt.datetime = time_field(False, False)
     risk_at: dt.datetime | None = time_field(True, False)
     breach_at: dt.datetime | None = time_field(True, False)
+    counted: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+
+
+# OpenCaseState.counted
+NOT_COUNTED, COUNTED_AT_RISK, COUNTED_BREACHED = 0, 1, 2
 
 
 class LiveCounter(SQLModel, table=True):
-    """Current counts per department and channel (metric: open, waiting)."""
+    """Current counts per department and channel (metric: open, waiting, at_risk, breached)."""
 
     __tablename__ = "sup_live_counter"
 
@@ -96,7 +105,8 @@ class SupervisorAlert(SQLModel, table=True):
 
     __tablename__ = "sup_alert"
     __table_args__ = (sa.UniqueConstraint("case_id", "kind", "due", name="uq_sup_alert_once"),
-                      sa.Index("ix_sup_alert_open", "resolved", "raised_at"))
+                      sa.Index("ix_sup_alert_open", "resolved", "raised_at"),
+                      sa.Index("ix_sup_alert_to_user", "to_user_id", "raised_at"))
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="cases.id", index=True)
@@ -106,6 +116,16 @@ class SupervisorAlert(SQLModel, table=True):
     message: str = ""
     raised_at: dt.datetime = time_field(False, False)
     resolved: bool = False
+
+
+class AlertRead(SQLModel, table=True):
+    """A user has read an alert (an agent their reminder); one row per alert and reader."""
+
+    __tablename__ = "sup_alert_read"
+
+    alert_id: int = Field(primary_key=True, foreign_key="sup_alert.id")
+    user_id: int = Field(primary_key=True, foreign_key="users.id")
+    read_at: dt.datetime = time_field(False, False)
 
 
 class DeadlineExtension(SQLModel, table=True):

@@ -44,8 +44,10 @@ def _cell() -> dict[str, Any]:
     return {"open": 0, "waiting": 0, "oldest_waiting": None, "at_risk": 0, "breached": 0}
 
 
-def queue_rows(session: Session, now: dt.datetime) -> dict[tuple[str, str], dict[str, Any]]:
-    """(department, channel) → open, waiting, oldest waiting, at risk, breached."""
+def queue_rows(session: Session) -> dict[tuple[str, str], dict[str, Any]]:
+    """(department, channel) → open, waiting, oldest waiting, at risk, breached: counters
+    (at risk and breached as the time-limit monitor last moved them) and one grouped index
+    scan for the oldest waiting case."""
     cells: dict[tuple[str, str], dict[str, Any]] = defaultdict(_cell)
     for metric, department, channel, value in session.execute(
             select(LiveCounter.metric, LiveCounter.department_id, LiveCounter.channel,
@@ -58,16 +60,6 @@ def queue_rows(session: Session, now: dt.datetime) -> dict[tuple[str, str], dict
         .group_by(col(OpenCaseState.department_id), col(OpenCaseState.channel)))
     for department, channel, first in oldest:
         cells[(department, channel)]["oldest_waiting"] = _aware(first)
-    breached = sa.and_(col(OpenCaseState.breach_at).is_not(None),
-                       col(OpenCaseState.breach_at) < now)
-    risky = session.execute(
-        select(OpenCaseState.department_id, OpenCaseState.channel,
-               sa.func.sum(sa.case((breached, 1), else_=0)),
-               sa.func.sum(sa.case((breached, 0), else_=1)))
-        .where(col(OpenCaseState.risk_at) <= now)
-        .group_by(col(OpenCaseState.department_id), col(OpenCaseState.channel)))
-    for department, channel, n_breached, n_risk in risky:
-        cells[(department, channel)].update(breached=int(n_breached), at_risk=int(n_risk))
     return dict(cells)
 
 
@@ -156,7 +148,7 @@ def pending_extensions(session: Session) -> list[dict[str, Any]]:
 
 def dashboard(session: Session, config: Config, now: dt.datetime) -> dict[str, Any]:
     """Every number of the dashboard, as plain data (the page and its JSON both use it)."""
-    rows = queue_rows(session, now)
+    rows = queue_rows(session)
     channels: dict[str, dict[str, Any]] = defaultdict(_cell)
     for (_department, channel), cell in rows.items():
         for name in ("open", "waiting", "at_risk", "breached"):

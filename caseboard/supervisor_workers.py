@@ -19,6 +19,8 @@ def supervisor_workers(services: Services, poll: float, stop: threading.Event) -
     monitor = TimeLimitMonitor(services.database)
     surveys = SurveySender(services.database, config)
     return [Worker("dashboard-counters", folder.step, poll, stop),
-            # The monitor's alerts follow the clocks, which move with time, not events.
+            # Clocks move with time, not events: the at-risk and breach counters follow them
+            # at the counters' pace, the alerts (which people read) a little more slowly.
+            Worker("timelimit-counters", lambda: monitor.count_step(), poll, stop),
             Worker("timelimit-monitor", lambda: monitor.step(), max(poll, 15.0), stop),
             Worker("surveys", surveys.step, poll, stop)]

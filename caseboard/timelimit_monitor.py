@@ -5,11 +5,18 @@ it is reminded (催办); when it breaks its limit, the supervisors get an escala
 Alerts are stored rows, raised once per case and deadline (a unique key, so two monitors on
 one database never raise one twice), and cleared when the case is done or its deadline moves.
 The monitor reads OpenCaseState (kept by the dashboard counters), an index range scan.
+
+It also keeps the dashboard's at-risk and breach counters: a clock crossing its risk or breach
+moment is no audit event, so count_crossings() moves exactly the cases whose moment has passed
+since they were last counted (the (counted, moment) indexes) from one counter to the next.
+Uncounting (a case resolved, a deadline extended) happens in the counter folder, which sees
+those changes as events.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,9 +24,18 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from caseboard import audit
+from caseboard.dashboard_counters import CLOCK_METRICS, add_counts
 from caseboard.db import Database
 from caseboard.models import Case, utcnow
-from caseboard.supervisor_models import DeadlineExtension, OpenCaseState, SupervisorAlert
+from caseboard.supervisor_models import (
+    COUNTED_AT_RISK,
+    COUNTED_BREACHED,
+    NOT_COUNTED,
+    DeadlineExtension,
+    LiveCounter,
+    OpenCaseState,
+    SupervisorAlert,
+)
 from caseboard.timelimits import BusinessCalendar
 
 BATCH = 200
@@ -40,13 +56,21 @@ class TimeLimitMonitor:
         self.database = database
 
     def step(self, now: dt.datetime | None = None) -> bool:
-        """Raise due reminders and escalations, clear stale ones; True if more are due."""
+        """Count clocks that crossed, raise due reminders and escalations, clear stale ones;
+        True if more are due."""
         now = now or utcnow()
+        crossed = self.count_step(now)
         with self.database.write() as session:
             _clear_stale(session)
             escalated = self._raise(session, "escalation", now)
             reminded = self._raise(session, "reminder", now)
-        return max(escalated, reminded) >= BATCH
+        return crossed or max(escalated, reminded) >= BATCH
+
+    def count_step(self, now: dt.datetime | None = None) -> bool:
+        """One batch of count_crossings in its own transaction; True if more have crossed."""
+        now = now or utcnow()
+        with self.database.write() as session:
+            return count_crossings(session, now, self.database.is_sqlite) >= BATCH
 
     def _raise(self, session: Session, kind: str, now: dt.datetime) -> int:
         already = (select(SupervisorAlert.id)
@@ -70,6 +94,42 @@ class TimeLimitMonitor:
                 audit.record(session, case_id, "system", f"timelimit_{kind}", "",
                              due=mark.isoformat() if mark else None, to_user_id=to_user)
         return len(rows)
+
+
+# (counted before, the moment that moves it on, counted after): breaches first, so a case
+# that went straight past both moments is counted once, as breached.
+_CROSSINGS = ((COUNTED_AT_RISK, OpenCaseState.breach_at, COUNTED_BREACHED),
+              (NOT_COUNTED, OpenCaseState.breach_at, COUNTED_BREACHED),
+              (NOT_COUNTED, OpenCaseState.risk_at, COUNTED_AT_RISK))
+
+
+def count_crossings(session: Session, now: dt.datetime, is_sqlite: bool,
+                    batch: int = BATCH) -> int:
+    """Move up to `batch` cases per crossing whose clock passed its risk or breach moment to
+    their new counter; the number moved. Rows the counter folder is refolding are skipped
+    (it counts them itself, as of its own now) and picked up by the next pass."""
+    deltas: Counter[tuple[str, str, str]] = Counter()
+    moved = 0
+    for before, moment, after in _CROSSINGS:
+        passed = (col(moment) < now) if after == COUNTED_BREACHED else (col(moment) <= now)
+        query = (select(OpenCaseState.case_id, OpenCaseState.department_id,
+                        OpenCaseState.channel)
+                 .where(col(OpenCaseState.counted) == before, passed).limit(batch))
+        if not is_sqlite:
+            query = query.with_for_update(skip_locked=True)
+        rows = session.execute(query).all()
+        if not rows:
+            continue
+        session.execute(sa.update(OpenCaseState)
+                        .where(col(OpenCaseState.case_id).in_([r.case_id for r in rows]))
+                        .values(counted=after).execution_options(synchronize_session=False))
+        for _case_id, department, channel in rows:
+            if before in CLOCK_METRICS:
+                deltas[(CLOCK_METRICS[before], department, channel)] -= 1
+            deltas[(CLOCK_METRICS[after], department, channel)] += 1
+        moved = max(moved, len(rows))
+    add_counts(session, LiveCounter, ("metric", "department_id", "channel"), deltas)
+    return moved
 
 
 def _insert_once(session: Session, case_id: int, kind: str, due: dt.datetime | None,

@@ -91,15 +91,25 @@ def dashboard(client: FlaskClient) -> dict[str, Any]:
     return data
 
 
-def recount(session: Session) -> tuple[Counter[tuple[str, str, str]], Counter[tuple[int, str]]]:
-    """The oracle: counters as a full recount over all cases would give them."""
+def recount(session: Session, services: Services, now: dt.datetime | None = None
+            ) -> tuple[Counter[tuple[str, str, str]], Counter[tuple[int, str]]]:
+    """The oracle: counters as a full recount over all cases would give them, with the at-risk
+    and breached cases as clocks.py judges them."""
     live: Counter[tuple[str, str, str]] = Counter()
     loads: Counter[tuple[int, str]] = Counter()
     from routing.assignment import capacity_group
+    states: dict[str, set[ClockState]] = {}
+    for alert in clock_alerts(session, services.calendar, now or utcnow(),
+                              services.config["time_limits.at_risk_fraction"]):
+        states.setdefault(alert.reference, set()).add(alert.state)
     for case in session.execute(select(Case)).scalars():
         if case.status in ("resolved", "closed"):
             continue
         live[("open", case.department_id, case.channel)] += 1
+        clocks = states.get(case.reference, set())
+        if clocks:
+            worst = "breached" if ClockState.BREACHED in clocks else "at_risk"
+            live[(worst, case.department_id, case.channel)] += 1
         if case.assigned_user_id is None and case.status in assignment.WAITING_STATUSES:
             live[("waiting", case.department_id, case.channel)] += 1
         if case.assigned_user_id is not None and case.status in assignment.HELD_STATUSES:
@@ -209,7 +219,7 @@ def test_counters_follow_changes_and_match_a_full_recount(client: FlaskClient, s
     assert data["departments"]["housing"]["open"] == 3
     assert next(a for a in data["agents"] if a["username"] == "alice")["load"]["email"] == 1
     with services.database.read() as session:
-        assert stored(session) == recount(session)
+        assert stored(session) == recount(session, services)
 
 
 def test_folding_twice_or_from_two_workers_counts_each_event_once(
@@ -226,7 +236,7 @@ def test_folding_twice_or_from_two_workers_counts_each_event_once(
     first.catch_up()
     second.catch_up()  # nothing new: folding again changes nothing
     with services.database.read() as session:
-        assert stored(session) == recount(session)
+        assert stored(session) == recount(session, services)
         last = session.execute(select(AuditEvent.id).order_by(col(AuditEvent.id).desc())
                                .limit(1)).scalar_one()
         assert cursor_position(session, CURSOR) == last
@@ -252,7 +262,7 @@ def test_a_fold_that_fails_half_way_leaves_no_trace(staff: None, services: Servi
         assert stored(session) == (Counter(), Counter())
     folder(services).catch_up()
     with services.database.read() as session:
-        assert stored(session) == recount(session)
+        assert stored(session) == recount(session, services)
 
 
 def test_rebuild_counts_existing_cases_and_folding_goes_on_from_there(
@@ -261,11 +271,11 @@ def test_rebuild_counts_existing_cases_and_folding_goes_on_from_there(
     counters = folder(services)
     counters.rebuild()  # cases that existed before the counters did
     with services.database.read() as session:
-        assert stored(session) == recount(session)
+        assert stored(session) == recount(session, services)
     give(services, cases["risky"].case_id, "alice")
     counters.catch_up()
     with services.database.read() as session:
-        assert stored(session) == recount(session)
+        assert stored(session) == recount(session, services)
 
 
 def test_supervisor_actions_change_things_and_are_audited(
