@@ -18,7 +18,6 @@ from caseboard.services import Services
 def init_channel(app: Any, services: Services) -> None:
     from channels.webchat import agent, citizen
     from channels.webchat.service import ChatService
-    from channels.webchat.transport import ChatTransport
 
     chat = ChatService(services, app.config["SECRET_KEY"])
     app.extensions["webchat"] = chat
@@ -27,4 +26,4 @@ def init_channel(app: Any, services: Services) -> None:
     app.register_blueprint(agent.bp)
     add_link(app, "Chats", "webchat_board.page")
     app.extensions["csrf"].exempt(citizen.api)  # token in a header, not a cookie: no CSRF
-    register_transport("webchat", ChatTransport(chat.store))
+    register_transport("webchat", chat.transport)

@@ -11,10 +11,10 @@ from sqlmodel import col, select
 
 from caseboard.models import Department, User, UserDepartment
 from caseboard.web_auth import current_user, login_required
-from channels.webchat.bus import QUEUE_KEY, agent_key
+from channels.webchat.bus import QUEUE_KEY, Line, agent_key
 from channels.webchat.service import ChatService
 from channels.webchat.store import ChatError, LineView, clean_client_id
-from channels.webchat.streams import last_event_id, stream
+from channels.webchat.streams import StreamParts, last_event_id, refresh_seconds, stream
 
 bp = Blueprint("webchat_board", __name__, url_prefix="/board/chats",
                template_folder="templates")
@@ -107,19 +107,28 @@ def events() -> ResponseReturnValue:
     assert user.id is not None
     chat, departments = _chat(), _departments(user)
     cursor = last_event_id(request.headers.get("Last-Event-ID"), request.args.get("after"))
-
-    sessions: list[str] = []
+    keys = (agent_key(user.id), QUEUE_KEY)
+    sessions: set[str] = set()  # the chats I hold, as of the last state read
 
     def read_state() -> dict[str, Any]:
         data = chat.agent_state(user, departments)
-        sessions[:] = [c["id"] for c in data["mine"]]
+        sessions.clear()
+        sessions.update(c["id"] for c in data["mine"])
         return data
 
-    def read_lines(after: int) -> list[dict[str, Any]]:
+    def read_lines(after: int) -> list[Line]:
         return [{**LineView.of(line).as_dict(), "session": line.session_id}
-                for line in chat.store.lines(sessions, after)]
+                for line in chat.store.lines(sorted(sessions), after)]
 
-    body = stream(chat.bus, (agent_key(user.id), QUEUE_KEY), chat.poll_seconds, cursor,
-                  read_lines, read_state)
-    return Response(body, mimetype="text/event-stream",
+    def typing(state: dict[str, Any]) -> bool:
+        return any(c["citizen_typing"] for c in state["mine"] + state["waiting"])
+
+    parts = StreamParts(
+        keys=keys, read_lines=read_lines, read_state=read_state,
+        state_keys=lambda _state: keys,
+        # A line of a chat not (yet) among mine makes the stream read the state first.
+        wanted=lambda line, _state: line["session"] in sessions,
+        view=lambda line: line,
+        refresh_seconds=lambda state: refresh_seconds(typing(state)))
+    return Response(stream(chat.bus, parts, cursor), mimetype="text/event-stream",
                     headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

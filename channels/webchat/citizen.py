@@ -15,10 +15,10 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from channels.webchat import tokens
-from channels.webchat.bus import session_key
+from channels.webchat.bus import QUEUE_KEY, Line, session_key
 from channels.webchat.service import ChatService
 from channels.webchat.store import ChatError, LineView, clean_client_id
-from channels.webchat.streams import last_event_id, stream
+from channels.webchat.streams import StreamParts, last_event_id, refresh_seconds, stream
 from knowledge_base.articles import KbError
 
 pages = Blueprint("webchat", __name__, url_prefix="/chat", template_folder="templates",
@@ -216,12 +216,20 @@ def events() -> ResponseReturnValue:
     session_id = _session_id()
     chat = _chat()
     cursor = last_event_id(request.headers.get("Last-Event-ID"), request.args.get("after"))
+    mine = session_key(session_id)
 
-    def read_lines(after: int) -> list[dict[str, Any]]:
-        return [LineView.of(line).as_dict() for line in chat.store.lines([session_id], after)]
+    def read_lines(after: int) -> list[Line]:
+        return [{**LineView.of(line).as_dict(), "session": session_id}
+                for line in chat.store.lines([session_id], after)]
 
-    body = stream(chat.bus, (session_key(session_id),), chat.poll_seconds, cursor, read_lines,
-                  lambda: chat.citizen_state(session_id))
-    return Response(body, mimetype="text/event-stream",
+    parts = StreamParts(
+        keys=(mine, QUEUE_KEY), read_lines=read_lines,
+        read_state=lambda: chat.citizen_state(session_id),
+        # The queue moves for everyone waiting; once live, only the chat's own changes count.
+        state_keys=lambda state: (mine, QUEUE_KEY) if state is None
+        or state.get("status") == "queued" else (mine,),
+        wanted=lambda _line, _state: True,
+        view=lambda line: {k: v for k, v in line.items() if k != "session"},
+        refresh_seconds=lambda state: refresh_seconds(bool(state.get("agent_typing"))))
+    return Response(stream(chat.bus, parts, cursor), mimetype="text/event-stream",
                     headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
-

@@ -12,13 +12,14 @@ from sqlmodel import Session, col, func, select
 from caseboard import audit, outbox, workflow
 from caseboard.assignment import AssignmentError, agent_states, assign
 from caseboard.contacts import InboundContact, Sender
-from caseboard.db import insert_returning_id
 from caseboard.identity import normalise_email, normalise_phone
 from caseboard.intake import IntakeError
-from caseboard.models import Case, Citizen, Message, User, table_of, utcnow
+from caseboard.models import Case, Citizen, Message, OutboxItem, User, table_of, utcnow
+from caseboard.outbox import PermanentSendError
 from channels.webchat import phrases
 from channels.webchat.models import ChatLine, ChatSession, ChatStatus
 from channels.webchat.store import ChatError, ChatStore, LineView
+from channels.webchat.transport import IMMEDIATE_GRACE, ChatTransport
 from knowledge_base.models import KbArticle, KbArticleVersion
 from knowledge_base.render import ArticleText, ReplyContext, render
 from routing.assignment import DEFAULT_CAPACITY
@@ -26,8 +27,9 @@ from settings import Config
 
 
 class ChatFlows:
-    def __init__(self, store: ChatStore) -> None:
+    def __init__(self, store: ChatStore, transport: ChatTransport) -> None:
         self.store = store
+        self.transport = transport
         self.services = store.services
         self.config = store.config
 
@@ -68,10 +70,8 @@ class ChatFlows:
             if moved.rowcount != 1:
                 return self.store.get(session_id).status
             chat.case_id, chat.status = case_id, status
-            insert_returning_id(session, ChatLine, dict(
-                session_id=chat.id, client_id=client_id, author="citizen",
-                author_name=chat.display_name, text=question, address=address,
-                message_id=message_id, created_at=utcnow()))
+            self.store.insert_line(session, chat, "citizen", chat.display_name, question,
+                                   client_id, address=address, message_id=message_id)
             words = phrases.of(chat.language)
             self.store.system_line(session, chat, (words.queued if staffed else
                                                    words.nobody).format(reference=reference))
@@ -236,33 +236,55 @@ class ChatFlows:
             raise ChatError(409, str(error)) from None
 
     def post_agent(self, session_id: str, user: User, client_id: str, text: str) -> LineView:
+        """An agent's line: a Message and its outbox item, then delivered at once."""
         text = self.store.check_text(text)
         chat = self.store.get(session_id)
         if chat.status != ChatStatus.LIVE or chat.agent_user_id != user.id:
             raise ChatError(409, "You do not hold this chat.")
+        outbox_id = self.queue_agent_line(chat, user, client_id, text)
+        try:
+            return self.transport.deliver_now(outbox_id)
+        except PermanentSendError as error:  # ended meanwhile: the dispatcher marks it failed
+            raise ChatError(409, f"Not delivered: {error}.") from None
 
-        def work(session: Session) -> LineView:
-            existing = session.execute(select(ChatLine).where(
-                col(ChatLine.session_id) == chat.id, col(ChatLine.client_id) == client_id)
-            ).scalar_one_or_none()
-            if existing is not None:
-                return LineView.of(existing)
-            line = self.store.write_line(session, chat, "agent",
-                                         user.display_name or user.username, text, client_id,
-                                         direction="out", user_id=user.id)
+    def queue_agent_line(self, chat: ChatSession, user: User, client_id: str,
+                         text: str) -> int:
+        """The reply and its outbox item in one transaction; a retried send (same client id)
+        finds the first one's item."""
+        assert chat.case_id is not None
+        name = user.display_name or user.username
+        external_id = f"{chat.id}:{client_id}"
+
+        def work(session: Session) -> int:
+            earlier = session.execute(
+                select(OutboxItem.id).join(Message, col(Message.id) == col(OutboxItem.message_id))
+                .where(col(Message.channel) == "webchat",
+                       col(Message.external_id) == external_id)).scalar_one_or_none()
+            if earlier is not None:
+                return int(earlier)
+            now = utcnow()
+            message_id = self.store.insert_message(session, chat, "out", name, text, client_id,
+                                                   status="queued", user_id=user.id, now=now)
+            # deliver_now() sends it after this commit; the dispatcher only if that never
+            # happens (the process died in between).
+            outbox_id = outbox.enqueue(
+                session, case_id=chat.case_id or 0, channel="webchat", recipient=chat.id,
+                kind="reply", payload={"text": text, "agent_name": name, "client_id": client_id},
+                message_id=message_id, now=now)
+            items = table_of(OutboxItem)
+            session.connection().execute(sa.update(items).where(items.c.id == outbox_id)
+                                         .values(next_attempt_at=now + IMMEDIATE_GRACE))
             cases = table_of(Case)
             first = session.connection().execute(
                 sa.update(cases).where(cases.c.id == chat.case_id,
                                        cases.c.first_response_at.is_(None))
-                .values(first_response_at=utcnow()))
+                .values(first_response_at=now))
             if first.rowcount:
                 audit.record(session, chat.case_id, user.username, "first_response",
                              "webchat")
-            return line
+            return outbox_id
 
-        line = self.services.intake.group.run(work)
-        self.store.wake(chat, state=False)
-        return line
+        return self.services.intake.group.run(work)
 
     def end_by_agent(self, session_id: str, user: User) -> None:
         with self.database_write() as session:

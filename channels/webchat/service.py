@@ -10,9 +10,11 @@ from caseboard.models import Case, User
 from caseboard.services import Services
 from channels.webchat import tokens
 from channels.webchat.bus import ChatBus
+from channels.webchat.feed import ChatFeed
 from channels.webchat.flows import ChatFlows, chat_capacity
 from channels.webchat.models import ChatSession, ChatStatus
 from channels.webchat.store import ChatStore, is_typing
+from channels.webchat.transport import ChatTransport
 
 
 def parse_origins(text: str) -> frozenset[str]:
@@ -23,11 +25,13 @@ class ChatService:
     def __init__(self, services: Services, secret: str) -> None:
         self.services = services
         self.bus = ChatBus()
-        self.store = ChatStore(services, self.bus)
-        self.flows = ChatFlows(self.store)
+        self.poll_seconds = float(services.config["chat.poll_seconds"])
+        self.feed = ChatFeed(services.database, self.bus, self.poll_seconds)
+        self.store = ChatStore(services, self.bus, self.feed.published)
+        self.transport = ChatTransport(self.store)
+        self.flows = ChatFlows(self.store, self.transport)
         self.secret = secret
         self.allowed_origins = parse_origins(services.config["chat.allowed_origins"])
-        self.poll_seconds = float(services.config["chat.poll_seconds"])
         self.max_age = float(services.config["chat.session_hours"]) * 3600
 
     def token_for(self, session_id: str) -> str:

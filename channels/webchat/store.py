@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy import event, orm
 from sqlmodel import Session, col, func, select
 
 from caseboard.db import connection_of, insert_returning_id
 from caseboard.models import Case, Message, table_of, utcnow
 from caseboard.services import Services
-from channels.webchat.bus import QUEUE_KEY, ChatBus, agent_key, session_key
+from channels.webchat.bus import QUEUE_KEY, ChatBus, Line, agent_key, line_keys, session_key
 from channels.webchat.models import ChatLine, ChatSession, ChatStatus
 
 TYPING_SECONDS = 5  # a typing signal older than this no longer shows
@@ -67,14 +69,38 @@ def clean_client_id(value: object) -> str:
     return text
 
 
-class ChatStore:
-    """The chat's writes and reads; `bus` wakes the streams a write concerns."""
+# Lines written in a transaction go to the streams once it has committed (never before: a
+# line a stream showed is on the case), whichever code wrote them.
+_TO_PUBLISH = "webchat_lines_to_publish"
 
-    def __init__(self, services: Services, bus: ChatBus) -> None:
+
+@event.listens_for(orm.Session, "after_commit")
+def _publish_committed(session: orm.Session) -> None:
+    waiting = session.info.pop(_TO_PUBLISH, None)
+    for store, line, keys in waiting or ():
+        store.publish(line, keys)
+
+
+@event.listens_for(orm.Session, "after_rollback")
+def _forget_rolled_back(session: orm.Session) -> None:
+    session.info.pop(_TO_PUBLISH, None)
+
+
+class ChatStore:
+    """The chat's writes and reads; `bus` hands committed lines to the streams."""
+
+    def __init__(self, services: Services, bus: ChatBus,
+                 published: Callable[[list[int]], None] | None = None) -> None:
         self.services = services
         self.database = services.database
         self.config = services.config
         self.bus = bus
+        self.published = published  # tells feed.py's poller what it need not look for
+
+    def publish(self, line: Line, keys: tuple[str, ...]) -> None:
+        self.bus.notify(*keys, state=False, lines=[line])
+        if self.published is not None:
+            self.published([int(line["id"])])
 
     # ------------------------------------------------------------------ sessions
 
@@ -127,7 +153,6 @@ class ChatStore:
             lambda s: self._write_citizen_line(s, chat, client_id, text, address))
         if isinstance(outcome, ChatError):
             raise outcome
-        self.wake(chat, state=False)
         return outcome
 
     def _write_citizen_line(self, session: Session, chat: ChatSession, client_id: str,
@@ -170,34 +195,55 @@ class ChatStore:
         now = utcnow()
         message_id = None
         if direction and chat.case_id is not None:
-            message_id = insert_returning_id(session, Message, dict(
-                case_id=chat.case_id, direction=direction, channel="webchat",
-                external_id=f"{chat.id}:{client_id}", thread_id=None,
-                sender=chat.id if direction == "in" else name, subject="", text=text,
-                language=chat.language,
-                delivery_status="received" if direction == "in" else "delivered",
-                delivery_error="", author_user_id=user_id, article_slug=None,
-                article_version=None, details={"chat_session": chat.id}, created_at=now))
-            cases = table_of(Case)
-            connection_of(session).execute(
-                sa.update(cases).where(cases.c.id == chat.case_id).values(updated_at=now))
+            message_id = self.insert_message(
+                session, chat, direction, name, text, client_id, user_id=user_id,
+                status="received" if direction == "in" else "delivered", now=now)
+        return self.insert_line(session, chat, author, name, text, client_id,
+                                address=address, message_id=message_id, now=now)
+
+    def insert_message(self, session: Session, chat: ChatSession, direction: str, name: str,
+                       text: str, client_id: str, *, status: str, user_id: int | None = None,
+                       now: dt.datetime | None = None) -> int:
+        """A chat line's lasting record: its Message on the chat's case."""
+        assert chat.case_id is not None
+        now = now or utcnow()
+        message_id = insert_returning_id(session, Message, dict(
+            case_id=chat.case_id, direction=direction, channel="webchat",
+            external_id=f"{chat.id}:{client_id}", thread_id=None,
+            sender=chat.id if direction == "in" else name, subject="", text=text,
+            language=chat.language, delivery_status=status, delivery_error="",
+            author_user_id=user_id, article_slug=None, article_version=None,
+            details={"chat_session": chat.id}, created_at=now))
+        cases = table_of(Case)
+        connection_of(session).execute(
+            sa.update(cases).where(cases.c.id == chat.case_id).values(updated_at=now))
+        return message_id
+
+    def insert_line(self, session: Session, chat: ChatSession, author: str, name: str,
+                    text: str, client_id: str, *, address: str = "",
+                    message_id: int | None = None, now: dt.datetime | None = None) -> LineView:
+        """The chat line alone; the streams get it when the transaction commits."""
+        now = now or utcnow()
         line_id = insert_returning_id(session, ChatLine, dict(
             session_id=chat.id, client_id=client_id, author=author, author_name=name[:80],
             text=text, address=address, message_id=message_id, created_at=now))
-        return LineView(line_id, author, name[:80], text, now.isoformat(), client_id)
+        view = LineView(line_id, author, name[:80], text, now.isoformat(), client_id)
+        session.info.setdefault(_TO_PUBLISH, []).append(
+            (self, {**view.as_dict(), "session": chat.id}, line_keys(chat.id, chat.agent_user_id)))
+        return view
 
     def system_line(self, session: Session, chat: ChatSession, text: str) -> LineView:
         return self.write_line(session, chat, "system", "", text, secrets.token_hex(12))
 
-    def wake(self, chat: ChatSession, queue: bool = False, state: bool = True) -> None:
-        """Tell the chat's streams (and, with queue, every agent page) to look again;
-        state=False: only a new line, the status and typing did not change."""
+    def wake(self, chat: ChatSession, queue: bool = False) -> None:
+        """The chat's state changed: its streams (and, with queue, every agent page and
+        queued citizen) read it again. New lines need no wake-up: they are published."""
         keys = [session_key(chat.id)]
         if chat.agent_user_id is not None:
             keys.append(agent_key(chat.agent_user_id))
         if queue:
             keys.append(QUEUE_KEY)
-        self.bus.notify(*keys, state=state)
+        self.bus.notify(*keys)
 
     # ------------------------------------------------------------------ typing, queue
 
