@@ -17,6 +17,7 @@ from caseboard.services import Services
 
 
 def init_channel(app: Any, services: Services) -> None:
+    from channels.phone.agent_views import agents_bp
     from channels.phone.media import MediaService
     from channels.phone.outbound import SmsTransport
     from channels.phone.survey import SurveyCallTransport
@@ -29,6 +30,7 @@ def init_channel(app: Any, services: Services) -> None:
     register_transport("phone", SurveyCallTransport(services.config, services.database))
     app.register_blueprint(bp)
     app.register_blueprint(survey_bp)
+    app.register_blueprint(agents_bp)  # a board form: keeps its CSRF check
     if not any(s.name == MediaService.name for s in services.background):
         services.background.append(MediaService(services))
     add_link(app, "Calls", "phone.calls_waiting")

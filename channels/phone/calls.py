@@ -29,6 +29,7 @@ class CallInfo:
     language: str
     status: str
     department: str
+    agent: str = ""  # the agent a caller is being put through to, or is talking with
 
 
 def ring(services: Services, call_sid: str, number: str, to: str) -> CallInfo:
@@ -64,7 +65,7 @@ def lookup(services: Services, call_sid: str) -> CallInfo | None:
             return None
         call, reference = row
         return CallInfo(call.call_sid, call.case_id, reference, call.from_number, call.language,
-                        call.status, call.department_id or "")
+                        call.status, call.department_id or "", call.agent)
 
 
 def update(services: Services, call_sid: str, **fields: Any) -> None:

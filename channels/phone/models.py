@@ -36,7 +36,8 @@ class PhoneCall(SQLModel, table=True):
     case_id: int = Field(foreign_key="cases.id", index=True)
     from_number: str = Field(max_length=64)
     language: str = Field(default="en", max_length=8)
-    # ringing / menu / queued / connected / voicemail / callback / resolved / completed
+    # ringing / menu / queued / connecting (to an agent's number) / connected / voicemail /
+    # callback / resolved / completed
     status: str = Field(default="ringing", max_length=16)
     department_id: str | None = Field(default=None, max_length=64)
     agent: str = Field(default="", max_length=64)

@@ -28,6 +28,7 @@ PHRASES: dict[str, dict[str, str]] = {
                   "showing your number, or write to us.",
         "connected": "You are now connected.",
         "agent_none": "There is no caller waiting for your departments.",
+        "whisper": "A caller for {department}, speaking {speaking}, case {reference}.",
     },
     "zh": {
         "menu": "查询案件进度请按1。说明来电事由请按2，或直接说出。人工服务请按3。",
@@ -53,6 +54,7 @@ PHRASES: dict[str, dict[str, str]] = {
     },
 }
 
+LANGUAGE_NAMES = {"en": "English", "zh": "Mandarin"}
 YES_WORDS = ("yes", "yeah", "yep", "correct", "it did", "是", "对", "好", "有", "解答了")
 NO_WORDS = ("no", "nope", "not", "didn't", "did not", "不", "没有", "否")
 

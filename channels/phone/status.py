@@ -87,7 +87,7 @@ def _call_status(services: Services, form: Mapping[str, str]) -> bool:
         if state in CALL_END_STATES:
             now = utcnow()
             call.ended_at = call.ended_at or now
-            if call.status in ("ringing", "menu", "queued", "connected"):
+            if call.status in ("ringing", "menu", "queued", "connecting", "connected"):
                 call.status = "completed"
             call.updated_at = now
             session.add(call)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Blueprint, abort, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import col, select
 
 from caseboard.identity import normalise_phone
-from caseboard.models import Message
+from caseboard.models import Message, utcnow
 from caseboard.services import current_services
 from caseboard.web_auth import current_user, login_required
-from channels.phone import calls, status, tokens
+from channels.phone import calls, connect, status, tokens
 from channels.phone.calls import CallInfo
 from channels.phone.phrases import say
 from channels.phone.security import twilio_signed
@@ -109,7 +111,8 @@ def menu() -> ResponseReturnValue:
     return _hidden() if call is None else reply(Voice(current_services()).menu(call.language))
 
 
-_STEPS = ("choice", "reference", "speech", "answered", "wait", "dequeued", "after", "recorded")
+_STEPS = ("choice", "reference", "speech", "answered", "wait", "dequeued", "dialled", "after",
+          "recorded")
 
 
 @bp.post("/twilio/voice/<step>")
@@ -134,11 +137,24 @@ def voice_step(step: str) -> ResponseReturnValue:
         twiml = voice.wait(call, form)
     elif step == "dequeued":
         twiml = voice.dequeued(call, (form.get("QueueResult") or "").strip())
+    elif step == "dialled":
+        twiml = voice.dialled(call, (form.get("DialCallStatus") or "").strip())
     elif step == "after":
         twiml = voice.after(call, (form.get("Digits") or args.get("Default", "1")).strip())
     else:
         twiml = voice.recorded(call, form)
     return reply(twiml)
+
+
+@bp.post("/twilio/voice/whisper")
+@twilio_signed
+def whisper() -> ResponseReturnValue:
+    """Played to the agent who picked up their phone (this is the agent's call leg, so the
+    caller's CallSid comes in the query and no case is opened for this one)."""
+    call = calls.lookup(current_services(), request.args.get("call", ""))
+    if call is None:
+        return "unknown call\n", 404, {"Content-Type": "text/plain"}
+    return reply(Voice(current_services()).whisper(call))
 
 
 @bp.post("/twilio/voice/transcription")
@@ -179,7 +195,9 @@ def calls_waiting() -> ResponseReturnValue:
     services = current_services()
     waiting = calls.waiting_per_department(services)
     names = {d.id: d.name.get("en", d.id) for d in services.config.departments}
-    return render_template("phone/calls.html", waiting=waiting, names=names)
+    user = current_user()
+    number = connect.number_of(services, user.username) if user is not None else ""
+    return render_template("phone/calls.html", waiting=waiting, names=names, number=number)
 
 
 @bp.get("/board/calls/token")
@@ -187,7 +205,12 @@ def calls_waiting() -> ResponseReturnValue:
 def voice_token() -> ResponseReturnValue:
     user = current_user()
     assert user is not None
-    token = tokens.access_token(current_services().config, user.username)
+    services = current_services()
+    token = tokens.access_token(services.config, user.username)
     if token is None:
         abort(404, "The Voice SDK is not configured (phone.api_key_sid, phone.twiml_app_sid).")
+    assert user.id is not None
+    with services.database.write() as session:  # calls go to this browser, not the number
+        connect.browser_seen(session, user.id,
+                             utcnow() + dt.timedelta(seconds=tokens.TOKEN_SECONDS))
     return jsonify(token=token, identity=user.username)

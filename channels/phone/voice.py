@@ -17,9 +17,9 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 from caseboard.models import Case
 from caseboard.references import format_reference
 from caseboard.services import Services
-from channels.phone import calls
+from channels.phone import calls, connect
 from channels.phone.calls import CallInfo
-from channels.phone.phrases import NO_WORDS, STATUS_NAMES, YES_WORDS, say
+from channels.phone.phrases import LANGUAGE_NAMES, NO_WORDS, STATUS_NAMES, YES_WORDS, say
 from dbtypes import utcnow
 from knowledge_base.render import ArticleText, ReplyContext, render
 
@@ -231,6 +231,9 @@ class Voice:
         if waited > self.config["phone.wait_limit_seconds"]:
             response.leave()  # continues at the <Enqueue> action with QueueResult=leave
             return response
+        if connect.ring_agent(self.services, call):
+            response.leave()  # the <Enqueue> action puts the caller through to the agent
+            return response
         position = (form.get("QueuePosition") or "").strip()
         if position.isdigit():
             self._say(response, call.language, "position", position=position)
@@ -246,7 +249,40 @@ class Voice:
             calls.update(self.services, call.call_sid, status="completed", ended_at=utcnow())
             response.hangup()
             return response
+        if result == "leave" and call.status == "connecting":
+            number = connect.number_of(self.services, call.agent)
+            if number:
+                return connect.dial_agent(call, number)
+            connect.missed(self.services, call, "")  # the number was removed meanwhile
+            return self.requeue(call)
         return self.offer_message(call.language, "too_long")
+
+    def dialled(self, call: CallInfo, outcome: str) -> VoiceResponse:
+        """After the <Dial> to an agent's number: done, or back in the queue."""
+        if outcome == "completed":
+            calls.update(self.services, call.call_sid, status="completed", ended_at=utcnow())
+            response = VoiceResponse()
+            response.hangup()
+            return response
+        connect.missed(self.services, call, call.agent)
+        return self.requeue(call)
+
+    def requeue(self, call: CallInfo) -> VoiceResponse:
+        """Back into the department's queue, keeping the caller's place."""
+        response = VoiceResponse()
+        self._say(response, call.language, "too_long")
+        response.enqueue(call.department or self.config["routing.triage_department"],
+                         wait_url="/twilio/voice/wait", action="/twilio/voice/dequeued")
+        return response
+
+    def whisper(self, call: CallInfo) -> VoiceResponse:
+        """What the agent hears on picking up, before the caller is put through."""
+        response = VoiceResponse()
+        response.say(say("en", "whisper", reference=" ".join(call.reference),
+                         department=self._department_name(call.department, "en"),
+                         speaking=LANGUAGE_NAMES.get(call.language, call.language)),
+                     language=self._voice("en"))
+        return response
 
     def offer_message(self, language: str, prefix: str) -> VoiceResponse:
         response = VoiceResponse()
