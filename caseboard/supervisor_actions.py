@@ -1,6 +1,7 @@
-"""What supervisors do from the dashboard, every action audited: reassign a case or all of an
-agent's cases, change an agent's departments, capacity or presence, decide deadline
-extensions, clear alerts. Also the agents' own form to ask for an extension.
+"""What supervisors do from the dashboard, every action audited: reassign a case, all of an
+agent's cases or a whole queue (supervisor_queue_move), change an agent's departments,
+capacity or presence, decide deadline extensions, clear alerts. Also the agents' own form to
+ask for an extension.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from sqlmodel import Session, col, delete, select
 
-from caseboard import assignment, audit, timelimit_monitor
+from caseboard import assignment, audit, supervisor_queue_move, timelimit_monitor
 from caseboard.assignment import HELD_STATUSES, AssignmentError
 from caseboard.models import Case, User, UserDepartment
 from caseboard.services import current_services
+from caseboard.supervisor_queue_move import QueueMove, QueueMoveError
 from caseboard.web_auth import ROLE_RANK, current_user, login_required
 from routing.assignment import DEFAULT_CAPACITY
 
@@ -91,6 +93,56 @@ def reassign_all(username: str) -> ResponseReturnValue:
         flash(f"{moved} of {username}'s cases moved to {target or 'their queues'}.")
     except AssignmentError as error:
         flash(f"Nothing moved: {error}")
+    return _back()
+
+
+def _queue_move(values: dict[str, str]) -> QueueMove:
+    return QueueMove(
+        department=values.get("department", "").strip(),
+        to_department=values.get("to_department", "").strip(),
+        to_agent=values.get("to_agent", "").strip(),
+        service=values.get("service", "").strip()[:40],
+        channel=values.get("channel", "").strip()[:16],
+        include_held=values.get("include_held") == "1",
+        reason=values.get("reason", ""))
+
+
+@bp.get("/queues/move")
+@login_required("supervisor")
+def preview_queue_move() -> ResponseReturnValue:
+    """What a queue move would do: how many cases, which, to whom; a button to do it."""
+    services = current_services()
+    move = _queue_move(request.args.to_dict())
+    error, preview = "", None
+    with services.database.read() as db:
+        try:
+            preview = supervisor_queue_move.preview(
+                db, move, services.config["routing.triage_department"])
+        except QueueMoveError as problem:
+            error = str(problem)
+    return render_template("supervisor/queue_move.html", user=current_user(), move=move,
+                           preview=preview, error=error), 400 if error else 200
+
+
+@bp.post("/queues/move")
+@login_required("supervisor")
+def queue_move() -> ResponseReturnValue:
+    services = current_services()
+    move = _queue_move(request.form.to_dict())
+    try:
+        with services.database.write() as db:
+            moved = supervisor_queue_move.move_queue(
+                db, move, _actor(), services.calendar,
+                services.config["routing.triage_department"])
+    except QueueMoveError as problem:
+        return render_template("supervisor/queue_move.html", user=current_user(), move=move,
+                               preview=None, error=f"Nothing moved: {problem}"), 400
+    expected = request.form.get("expected", "")
+    note = (f" ({expected} were shown: the queue changed meanwhile)"
+            if expected.isdigit() and int(expected) != moved else "")
+    flash(f"{moved} case{'s' if moved != 1 else ''} of {move.describe()} moved to "
+          f"{move.target}{note}." if moved else
+          f"No cases of {move.describe()} to move: nothing changed.")
     return _back()
 
 
