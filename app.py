@@ -31,6 +31,7 @@ from caseboard import (
     satisfaction_web,
     supervisor,
     supervisor_actions,
+    supervisor_reminders,
     walk_in,
     web_auth,
 )
@@ -85,6 +86,7 @@ def create_app(config: Any = None, services: Services | None = None) -> Flask:
     navigation.init_app(app)  # the board's menu; channels add their pages to it
     navigation.add_link(app, "Walk-in desk", "walk_in.desk")
     navigation.add_link(app, "Supervisor", "supervisor.dashboard", role="supervisor")
+    supervisor_reminders.init_app(app)  # /board/reminders: an agent's time-limit reminders
     for module_name in CHANNEL_MODULES:
         importlib.import_module(module_name).init_channel(app, services)
 
