@@ -9,11 +9,17 @@ open cases once into the counter tables (CounterFolder.rebuild), then times thro
 test client, signed in as a supervisor: GET /healthz (baseline), /supervisor (the full page)
 and /supervisor/live (what the page polls), p50/p95 each. Then: the incremental fold rate for
 new contacts taken through intake, and the CSV export of every case (rows/s).
+
+--keep DIR keeps the generated data for the next run (generating a million cases takes
+minutes): the SQLite database in DIR, the PostgreSQL one as cc_bench_sup_keep_<cases>, which
+is not dropped (drop it by hand when done). A kept database is migrated and its counters
+rebuilt at every run; each run adds its own 500 contacts for the fold rate.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import random
 import re
@@ -152,14 +158,8 @@ def _time(client: Any, path: str, requests: int) -> list[float]:
     return samples
 
 
-def run(url: str, data_dir: Path, cases: int, agents: int, requests: int) -> None:
-    from app import create_app
-
-    config = load_config(env={"CC_DATA_DIR": str(data_dir), "CC_DATABASE_URL": url,
-                              "CC_DEMO": "0", "CC_DATABASE_SQLITE_SYNCHRONOUS": "normal"})
-    services = build_services(config)
-    prepare_database(services)
-    departments = [d.id for d in config.departments]
+def _generate(services: Any, cases: int, agents: int) -> None:
+    departments = [d.id for d in services.config.departments]
     engine = services.database.engine
     started = time.perf_counter()
     agent_ids = _agents(services, agents, departments)
@@ -171,6 +171,26 @@ def run(url: str, data_dir: Path, cases: int, agents: int, requests: int) -> Non
         connection.execute(sa.text("ANALYZE"))
     print(f"  generated {cases:,} cases, {cases:,} messages, {citizens:,} citizens, "
           f"{agents} agents in {time.perf_counter() - started:.0f} s")
+
+
+def _has_cases(services: Any) -> int:
+    with services.database.read() as session:
+        return int(session.execute(sa.text("SELECT count(*) FROM cases")).scalar_one())
+
+
+def run(url: str, data_dir: Path, cases: int, agents: int, requests: int) -> None:
+    from app import create_app
+
+    config = load_config(env={"CC_DATA_DIR": str(data_dir), "CC_DATABASE_URL": url,
+                              "CC_DEMO": "0", "CC_DATABASE_SQLITE_SYNCHRONOUS": "normal"})
+    services = build_services(config)
+    prepare_database(services)
+    engine = services.database.engine
+    kept = _has_cases(services)
+    if kept:
+        print(f"  kept data: {kept:,} cases")
+    else:
+        _generate(services, cases, agents)
     started = time.perf_counter()
     folder = CounterFolder(services.database, services.calendar,
                            config["time_limits.at_risk_fraction"])
@@ -207,9 +227,10 @@ def run(url: str, data_dir: Path, cases: int, agents: int, requests: int) -> Non
 
 
 def _fold_rate(services: Any, folder: CounterFolder, contacts: int = 500) -> None:
+    run_id = uuid.uuid4().hex[:8]  # new contacts on a kept database too
     for i in range(contacts):
         services.intake.take(InboundContact(
-            "email", f"bench-fold-{i}", Sender(email=f"fold{i}@mail.example"),
+            "email", f"bench-fold-{run_id}-{i}", Sender(email=f"fold{i}@mail.example"),
             text="The bins were not collected", explicit_department="waste"))
     start = time.perf_counter()
     folder.catch_up()
@@ -224,27 +245,48 @@ def main() -> int:
     parser.add_argument("--agents", type=int, default=200)
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--only", choices=("sqlite", "postgresql"))
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="keep the generated data in DIR (and PostgreSQL) for next time")
     args = parser.parse_args()
     if args.only != "postgresql":
-        with tempfile.TemporaryDirectory(prefix="bench-sup-") as folder:
+        with contextlib.ExitStack() as stack:
+            folder = _folder(stack, args.keep)
             print(f"SQLite, {args.cases:,} cases")
-            run(f"sqlite:///{folder}/cc.db", Path(folder) / "data", args.cases, args.agents,
+            run(f"sqlite:///{folder}/cc.db", folder / "data", args.cases, args.agents,
                 args.requests)
     if args.only != "sqlite":
-        admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        name = f"cc_bench_sup_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as connection:
+        _postgresql(args)
+    return 0
+
+
+def _folder(stack: contextlib.ExitStack, keep: Path | None) -> Path:
+    if keep is None:
+        return Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-sup-")))
+    keep.mkdir(parents=True, exist_ok=True)
+    return keep.resolve()
+
+
+def _postgresql(args: argparse.Namespace) -> None:
+    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    name = (f"cc_bench_sup_keep_{args.cases}" if args.keep
+            else f"cc_bench_sup_{uuid.uuid4().hex[:8]}")
+    with admin.connect() as connection:
+        exists = connection.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                                    {"n": name}).first()
+        if not exists:
             connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        try:
-            with tempfile.TemporaryDirectory(prefix="bench-sup-") as folder:
-                print(f"PostgreSQL, {args.cases:,} cases")
-                run(admin.url.set(database=name).render_as_string(hide_password=False),
-                    Path(folder) / "data", args.cases, args.agents, args.requests)
-        finally:
+    try:
+        with contextlib.ExitStack() as stack:
+            folder = _folder(stack, args.keep and args.keep / "postgresql")
+            print(f"PostgreSQL, {args.cases:,} cases" + (f" (kept as {name})" if args.keep
+                                                          else ""))
+            run(admin.url.set(database=name).render_as_string(hide_password=False),
+                folder / "data", args.cases, args.agents, args.requests)
+    finally:
+        if not args.keep:
             with admin.connect() as connection:
                 connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
-    return 0
+        admin.dispose()
 
 
 if __name__ == "__main__":
