@@ -1,8 +1,10 @@
 """Engines, transactions and migrations for SQLite (embedded) and PostgreSQL (scale-out).
 
 SQLite runs in WAL mode; write transactions start with BEGIN IMMEDIATE so two writers never
-deadlock on a lock upgrade, they queue behind busy_timeout instead. On PostgreSQL, writes that
-race on a unique key are retried as a whole transaction.
+deadlock on a lock upgrade. Writers queue on a lock file beside the database rather than in
+SQLite's sleeping busy handler, and the WAL is copied back into the database by a background
+thread rather than inside some unlucky writer's commit (caseboard/sqlite_writes.py). On
+PostgreSQL, writes that race on a unique key are retried as a whole transaction.
 """
 
 from __future__ import annotations
@@ -21,10 +23,13 @@ from sqlalchemy import event, exc
 from sqlmodel import Session
 
 from caseboard.fastsql import FastInsert
+from caseboard.sqlite_writes import Checkpointer, WriterLock
 
 T = TypeVar("T")
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _WRITE = "cc_write"
+# SQLite's own checkpoint inside a commit, should the background one fall behind (4 kB pages).
+BACKSTOP_CHECKPOINT_PAGES = 10000
 
 
 def make_engine(url: str, sqlite_synchronous: str = "full") -> sa.Engine:
@@ -53,6 +58,8 @@ def _sqlite_engine(url: str, synchronous: str) -> sa.Engine:
         cursor.execute(f"PRAGMA synchronous={synchronous.upper()}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # Checkpoints run in the background (Checkpointer); this is only the backstop.
+        cursor.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_CHECKPOINT_PAGES}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -70,6 +77,9 @@ class Database:
         self.url = url
         self.engine = make_engine(url, sqlite_synchronous)
         self._write_engine = self.engine.execution_options(**{_WRITE: True})
+        path = _sqlite_file(url)
+        self._writer_lock = WriterLock(Path(f"{path}-writer.lock") if path else None)
+        self._checkpointer = Checkpointer(self.engine if path else None)
 
     @property
     def is_sqlite(self) -> bool:
@@ -83,8 +93,10 @@ class Database:
     @contextlib.contextmanager
     def write(self) -> Iterator[Session]:
         """A session whose transaction commits at the end of the block, or rolls back."""
-        with Session(self._write_engine, expire_on_commit=False) as session, session.begin():
+        with (self._writer_lock.held(), Session(self._write_engine, expire_on_commit=False)
+              as session, session.begin()):
             yield session
+        self._checkpointer.wrote()
 
     def write_retrying(self, work: Callable[[Session], T], attempts: int = 6) -> T:
         """Run work(session) in one write transaction, again if a concurrent writer won a race.
@@ -107,7 +119,17 @@ class Database:
         raise AssertionError("unreachable")
 
     def dispose(self) -> None:
+        self._checkpointer.stop()
         self.engine.dispose()
+
+
+def _sqlite_file(url: str) -> str | None:
+    """The SQLite database file, or None: PostgreSQL has row locks and its own checkpoints,
+    and an in-memory database lives in one process."""
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return parsed.database
 
 
 def _is_retryable(error: Exception, driver_integrity_error: type[Exception]) -> bool:

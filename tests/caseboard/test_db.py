@@ -1,13 +1,20 @@
-"""SQLite settings that the durability promise rests on."""
+"""SQLite settings that the durability promise rests on, and how writers share the file."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from caseboard.db import Database
+from caseboard.sqlite_writes import WriterLock
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("mode, expected", [("full", 2), ("normal", 1)])
@@ -26,3 +33,71 @@ def test_sqlite_runs_in_wal_with_the_configured_durability(tmp_path: Path, mode:
 def test_unknown_durability_mode_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="synchronous"):
         Database(f"sqlite:///{tmp_path / 'x.db'}", "off")
+
+
+def test_a_forked_worker_waits_for_the_writer_lock_its_parent_holds(tmp_path: Path) -> None:
+    # gunicorn forks its workers: a lock file opened before the fork would be shared with the
+    # parent and exclude nobody.
+    lock = WriterLock(tmp_path / "x.db-writer.lock")
+    with lock.held():
+        pass  # the parent has opened the lock file
+    read_end, write_end = os.pipe()
+    with lock.held():
+        child = os.fork()
+        if child == 0:  # pragma: no cover (the child's coverage is not collected)
+            try:
+                with lock.held():
+                    os.write(write_end, repr(time.monotonic()).encode())
+            finally:
+                os._exit(0)
+        time.sleep(0.5)
+        released_at = time.monotonic()
+    os.waitpid(child, 0)
+    entered_at = float(os.read(read_end, 100))
+    os.close(read_end)
+    os.close(write_end)
+    assert entered_at >= released_at
+
+
+def test_writers_in_several_processes_all_commit(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    database = Database(url)
+    with database.write() as session:
+        session.execute(sa.text("CREATE TABLE t (id INTEGER PRIMARY KEY, who TEXT)"))
+    script = (
+        "import sys, sqlalchemy as sa\n"
+        "from caseboard.db import Database\n"
+        "db = Database(sys.argv[1])\n"
+        "for i in range(100):\n"
+        "    with db.write() as s:\n"
+        "        s.execute(sa.text('INSERT INTO t (who) VALUES (:w)'), {'w': sys.argv[2]})\n"
+        "db.dispose()\n")
+    workers = [subprocess.Popen([sys.executable, "-c", script, url, f"w{n}"], cwd=ROOT)
+               for n in range(4)]
+    assert [worker.wait(120) for worker in workers] == [0, 0, 0, 0]
+    with database.read() as session:
+        counts = {who: count for who, count in session.execute(
+            sa.text("SELECT who, count(*) FROM t GROUP BY who"))}
+    database.dispose()
+    assert counts == {f"w{n}": 100 for n in range(4)}
+    assert (tmp_path / "x.db-writer.lock").exists()
+
+
+def test_the_wal_is_copied_into_the_database_file_soon_after_a_write(tmp_path: Path) -> None:
+    # Not inside a later writer's commit: by a background checkpoint, with no further write.
+    database = Database(f"sqlite:///{tmp_path / 'x.db'}")
+    try:
+        with database.write() as session:
+            session.execute(sa.text("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)"))
+        with database.write() as session:
+            session.execute(sa.text("INSERT INTO t (body) VALUES (:b)"),
+                            [{"b": "x" * 500} for _ in range(2000)])
+        size_after_commit = (tmp_path / "x.db").stat().st_size
+        deadline = time.monotonic() + 10
+        while (tmp_path / "x.db").stat().st_size < 1_000_000 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert size_after_commit < 1_000_000 <= (tmp_path / "x.db").stat().st_size
+        with database.read() as session:
+            assert session.execute(sa.text("SELECT count(*) FROM t")).scalar_one() == 2000
+    finally:
+        database.dispose()
