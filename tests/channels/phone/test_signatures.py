@@ -52,6 +52,24 @@ def test_behind_a_tls_proxy_the_public_url_counts(post: Post, twilio: FlaskClien
     assert refused.status_code == 403
 
 
+def test_a_json_body_must_match_the_signed_bodysha256(twilio: FlaskClient) -> None:
+    """None of our webhooks takes JSON, but one signed that way must not carry another body."""
+    body = '{"MessageSid": "SM1", "MessageStatus": "delivered"}'
+    validator = RequestValidator(TOKEN)
+    path = f"/twilio/status?bodySHA256={validator.compute_hash(body)}"
+    signature = validator.compute_signature(PUBLIC + path, {})
+    headers = {"X-Twilio-Signature": signature, "Content-Type": "application/json"}
+    altered = twilio.post(path, data=body.replace("delivered", "failed"), headers=headers)
+    assert altered.status_code == 403
+    as_signed = twilio.post(path, data=body, headers=headers)
+    assert as_signed.status_code == 400  # signed, but the fields must come as a form
+
+
+def test_escapes_in_the_signed_query_are_kept(post: Post) -> None:
+    path = "/twilio/sms?note=%E4%BD%A0%2Fa+b"  # Twilio signs the URL as it requested it
+    assert post(path, payload(MESSAGING, "receiveValid")).status_code == 200
+
+
 class TestWithoutPublicUrl:
     @pytest.fixture
     def phone_env(self) -> dict[str, str]:
@@ -62,6 +80,13 @@ class TestWithoutPublicUrl:
         url = "http://localhost/twilio/sms"
         signature = RequestValidator(TOKEN).compute_signature(url, body)
         assert twilio.post("/twilio/sms", data=body,
+                           headers={"X-Twilio-Signature": signature}).status_code == 200
+
+    def test_the_request_url_keeps_its_escapes(self, twilio: FlaskClient) -> None:
+        body = payload(MESSAGING, "receiveValid")
+        path = "/twilio/sms?note=%E4%BD%A0%2Fa+b"
+        signature = RequestValidator(TOKEN).compute_signature("http://localhost" + path, body)
+        assert twilio.post(path, data=body,
                            headers={"X-Twilio-Signature": signature}).status_code == 200
 
 
