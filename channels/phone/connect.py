@@ -20,9 +20,11 @@ from caseboard.models import User, UserDepartment, utcnow
 from caseboard.services import Services
 from channels.phone.calls import CallInfo
 from channels.phone.models import PhoneAgent, PhoneCall
+from routing.assignment import DEFAULT_CAPACITY
 
 DIAL_SECONDS = 20  # how long the agent's phone rings before the caller queues again
 ON_A_CALL = ("connecting", "connected")
+CANDIDATES = 20  # agents looked at per department, longest idle first
 
 
 def ring_agent(services: Services, call: CallInfo, now: dt.datetime | None = None) -> bool:
@@ -38,7 +40,7 @@ def ring_agent(services: Services, call: CallInfo, now: dt.datetime | None = Non
         ).scalar_one_or_none()
         if oldest is None or oldest.call_sid != call.call_sid:
             return False  # callers are put through in the order they queued
-        username = _free_agent(session, call.department, now, not database.is_sqlite)
+        username = _free_agent(session, services, call, now)
         if username is None:
             return False
         oldest.status, oldest.agent, oldest.updated_at = "connecting", username, now
@@ -46,24 +48,31 @@ def ring_agent(services: Services, call: CallInfo, now: dt.datetime | None = Non
     return True
 
 
-def _free_agent(session: Session, department: str, now: dt.datetime,
-                lock: bool) -> str | None:
-    """The longest-idle available agent of the department with a number and no browser."""
+def _free_agent(session: Session, services: Services, call: CallInfo,
+                now: dt.datetime) -> str | None:
+    """The longest-idle available agent of the department with a number, no browser open,
+    not on a call and taking calls at all (phone capacity above 0); one speaking the
+    caller's language first."""
     busy = select(PhoneCall.agent).where(col(PhoneCall.status).in_(ON_A_CALL))
-    query = (select(User.username)
+    query = (select(User.username, User.capacity, User.languages)
              .join(PhoneAgent, col(PhoneAgent.user_id) == col(User.id))
              .join(UserDepartment, col(UserDepartment.user_id) == col(User.id))
-             .where(col(UserDepartment.department_id) == department,
+             .where(col(UserDepartment.department_id) == call.department,
                     col(User.active).is_(True), col(User.presence) == "available",
                     col(PhoneAgent.number) != "",
                     (col(PhoneAgent.browser_until).is_(None))
                     | (col(PhoneAgent.browser_until) <= now),
                     col(User.username).not_in(busy))
-             .order_by(col(User.presence_since), col(User.id)).limit(1))
-    if lock:  # two web nodes never ring one agent for two callers
+             .order_by(col(User.presence_since), col(User.id)).limit(CANDIDATES))
+    if not services.database.is_sqlite:  # two web nodes never ring one agent for two callers
         query = query.with_for_update(of=PhoneAgent, skip_locked=True)
-    found = session.execute(query).scalar_one_or_none()
-    return str(found) if found is not None else None
+    defaults = {**DEFAULT_CAPACITY, **services.config.assignment_capacity}
+    taking = [(str(name), list(languages or ())) for name, capacity, languages
+              in session.execute(query) if {**defaults, **(capacity or {})}.get("phone", 1) > 0]
+    speaking = [name for name, languages in taking if not languages
+                or call.language in languages]
+    chosen = speaking or [name for name, _ in taking]
+    return chosen[0] if chosen else None
 
 
 def number_of(services: Services, username: str) -> str:

@@ -147,6 +147,27 @@ def test_an_agent_away_or_without_a_number_is_not_rung(post: Post, alice: FlaskC
     assert phone_call(phone_services).status == "queued"
 
 
+def test_a_mandarin_caller_gets_the_agent_who_speaks_it_and_capacity_0_takes_no_calls(
+        post: Post, alice: FlaskClient, phone_services: Services) -> None:
+    with phone_services.database.write() as session:
+        for name, languages in (("bob", ("en", "zh")), ("dora", ("zh",))):
+            user = auth.create_user(session, name, "agent", PASSWORD, departments=("triage",),
+                                    languages=languages)
+            session.flush()
+            assert user.id is not None
+            session.add(PhoneAgent(user_id=user.id, number=f"+4477009001{len(name)}"))
+            assignment.set_presence(session, name, "available", name)
+        dora = session.execute(select(User).where(col(User.username) == "dora")).scalar_one()
+        dora.capacity = {"phone": 0}  # dora answers chats, not calls...
+        dora.presence_since = OPEN - dt.timedelta(days=1)  # ...though idle the longest
+        session.add(dora)
+    post("/twilio/voice", caller())
+    post("/twilio/voice/language", caller(Digits="2"))
+    twiml(post("/twilio/voice/choice", caller(Digits="3")))
+    assert twiml(post("/twilio/voice/wait", caller())).find("Leave") is not None
+    assert phone_call(phone_services).agent == "bob"  # alice waited longer, but in English
+
+
 def test_a_wrong_number_is_refused_and_changes_nothing(alice: FlaskClient,
                                                        phone_services: Services) -> None:
     page = alice.get("/board/calls").get_data(as_text=True)
