@@ -115,7 +115,7 @@ class MediaFetcher:
         with database.write() as session:
             query = (select(PhoneMedia).where(col(PhoneMedia.status) == "pending",
                                               col(PhoneMedia.next_attempt_at) <= now)
-                     .order_by(col(PhoneMedia.next_attempt_at)).limit(1))
+                     .order_by(col(PhoneMedia.next_attempt_at), col(PhoneMedia.id)).limit(1))
             if not database.is_sqlite:
                 query = query.with_for_update(skip_locked=True)
             row = session.execute(query).scalar_one_or_none()

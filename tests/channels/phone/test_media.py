@@ -88,6 +88,17 @@ def test_the_webhook_answers_without_contacting_the_media_server(
     assert len(media_rows(phone_services)) == 2
 
 
+def test_at_most_ten_files_are_taken_and_one_worker_has_each(
+        post: Post, phone_services: Services, twilio_api: RecordingApi) -> None:
+    twiml(post("/twilio/sms", mms(twilio_api, *[f"ME{i}" for i in range(1, 13)])))
+    assert len(media_rows(phone_services)) == 10
+    first, second = MediaFetcher(phone_services), MediaFetcher(phone_services)
+    now = utcnow()
+    claimed = [first._claim(now), second._claim(now)]  # two workers, as on two machines
+    assert all(claimed) and claimed[0] != claimed[1]
+    assert {c.position for c in claimed if c} == {0, 1}
+
+
 def test_the_worker_stores_the_file_and_notes_the_one_twilio_lost(
         post: Post, phone_services: Services, twilio_api: RecordingApi) -> None:
     twiml(post("/twilio/sms", mms(twilio_api, "ME1", "ME2")))
