@@ -109,12 +109,23 @@ def events() -> ResponseReturnValue:
     cursor = last_event_id(request.headers.get("Last-Event-ID"), request.args.get("after"))
     keys = (agent_key(user.id), QUEUE_KEY)
     sessions: set[str] = set()  # the chats I hold, as of the last state read
+    joined: list[str] = []  # chats that became mine at the last state read
+    first_read = [True]
 
     def read_state() -> dict[str, Any]:
         data = chat.agent_state(user, departments)
+        now_mine = {c["id"] for c in data["mine"]}
+        # At connect the page has read its chats' lines itself; a chat taken later comes
+        # with its history, so its pane is whole when it opens.
+        joined[:] = [] if first_read[0] else sorted(now_mine - sessions)
+        first_read[0] = False
         sessions.clear()
-        sessions.update(c["id"] for c in data["mine"])
+        sessions.update(now_mine)
         return data
+
+    def joined_lines() -> list[Line]:
+        return [{**LineView.of(line).as_dict(), "session": line.session_id}
+                for line in chat.store.lines(joined)] if joined else []
 
     def read_lines(after: int) -> list[Line]:
         return [{**LineView.of(line).as_dict(), "session": line.session_id}
@@ -129,6 +140,7 @@ def events() -> ResponseReturnValue:
         # A line of a chat not (yet) among mine makes the stream read the state first.
         wanted=lambda line, _state: line["session"] in sessions,
         view=lambda line: line,
-        refresh_seconds=lambda state: refresh_seconds(typing(state)))
+        refresh_seconds=lambda state: refresh_seconds(typing(state)),
+        joined_lines=joined_lines)
     return Response(stream(chat.bus, parts, cursor), mimetype="text/event-stream",
                     headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

@@ -16,9 +16,10 @@ import sqlalchemy as sa
 from sqlalchemy import event, orm
 from sqlmodel import Session, col, func, select
 
-from caseboard.db import connection_of, insert_returning_id
-from caseboard.models import Case, Message, table_of, utcnow
+from caseboard.db import insert_returning_id
+from caseboard.models import Message, table_of, utcnow
 from caseboard.services import Services
+from channels.webchat import hot_path
 from channels.webchat.bus import QUEUE_KEY, ChatBus, Line, agent_key, line_keys, session_key
 from channels.webchat.models import ChatLine, ChatSession, ChatStatus
 
@@ -157,11 +158,10 @@ class ChatStore:
 
     def _write_citizen_line(self, session: Session, chat: ChatSession, client_id: str,
                             text: str, address: str) -> LineView | ChatError:
-        existing = session.execute(select(ChatLine).where(
-            col(ChatLine.session_id) == chat.id, col(ChatLine.client_id) == client_id)
-        ).scalar_one_or_none()
+        existing = hot_path.same_client_id(session, chat.id, client_id)
         if existing is not None:  # a retried send after a dropped connection
-            return LineView.of(existing)
+            line_id, author, name, said, at, cid = existing
+            return LineView(line_id, author, name, said, at.isoformat(), cid)
         refusal = self._over_limit(session, chat.id, address)
         if refusal is not None:
             return refusal
@@ -171,21 +171,14 @@ class ChatStore:
 
     def _over_limit(self, session: Session, session_id: str, address: str) -> ChatError | None:
         since = utcnow() - dt.timedelta(minutes=1)
-        per_session = session.execute(select(func.count()).select_from(ChatLine).where(
-            col(ChatLine.session_id) == session_id, col(ChatLine.author) == "citizen",
-            col(ChatLine.created_at) > since)).scalar_one()
         limit = self.config["chat.messages_per_minute"]
-        if per_session >= limit:
+        if hot_path.lines_since(session, since, limit, session_id=session_id) >= limit:
             return ChatError(429, f"Too many messages: at most {limit} a minute. "
                                   "Please wait a moment.")
-        if address:
-            per_address = session.execute(select(func.count()).select_from(ChatLine).where(
-                col(ChatLine.address) == address, col(ChatLine.created_at) > since)
-            ).scalar_one()
-            limit = self.config["chat.messages_per_minute_per_address"]
-            if per_address >= limit:
-                return ChatError(429, f"Too many messages from your network: at most {limit} "
-                                      "a minute. Please wait a moment.")
+        limit = self.config["chat.messages_per_minute_per_address"]
+        if address and hot_path.lines_since(session, since, limit, address=address) >= limit:
+            return ChatError(429, f"Too many messages from your network: at most {limit} "
+                                  "a minute. Please wait a moment.")
         return None
 
     def write_line(self, session: Session, chat: ChatSession, author: str, name: str,
@@ -214,9 +207,7 @@ class ChatStore:
             language=chat.language, delivery_status=status, delivery_error="",
             author_user_id=user_id, article_slug=None, article_version=None,
             details={"chat_session": chat.id}, created_at=now))
-        cases = table_of(Case)
-        connection_of(session).execute(
-            sa.update(cases).where(cases.c.id == chat.case_id).values(updated_at=now))
+        hot_path.touch_case(session, chat.case_id, now)
         return message_id
 
     def insert_line(self, session: Session, chat: ChatSession, author: str, name: str,

@@ -49,6 +49,8 @@ class StreamParts:
     wanted: Callable[[Line, State | None], bool]  # is this line for this stream now?
     view: Callable[[Line], dict[str, Any]]  # what the browser gets for a line
     refresh_seconds: Callable[[State], float]  # how long the state may be trusted
+    # Lines the last state read brought in (an agent's newly taken chat: its history).
+    joined_lines: Callable[[], list[Line]] = lambda: []
 
 
 def stream(bus: ChatBus, parts: StreamParts, cursor: int) -> Iterator[str]:
@@ -79,6 +81,7 @@ def stream(bus: ChatBus, parts: StreamParts, cursor: int) -> Iterator[str]:
                     state = new_state
                     last_sent = now
                     yield event("state", state)
+                lines = parts.joined_lines() + lines
             if catch_up:
                 catch_up = False
                 lines = parts.read_lines(cursor) + lines

@@ -10,7 +10,7 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlmodel import func, select
 
 from app import create_app
-from caseboard.models import Message
+from caseboard.models import Case, Message
 from caseboard.services import Services, build_services, prepare_database
 from channels.webchat import tokens
 from channels.webchat.models import ChatLine, ChatSession
@@ -42,12 +42,14 @@ def test_a_one_megabyte_message_is_refused_and_not_stored(client: FlaskClient,
 def test_a_hundred_messages_in_a_second_stop_at_the_limit(client: FlaskClient,
                                                           services: Services) -> None:
     citizen = _handed_over(client)  # the question counts as the first line of the minute
+    messages = _count(services, Message)
     codes = [citizen.say(f"message {n}").status_code for n in range(100)]
     assert codes.count(201) == 19 and codes.count(429) == 81
     refused = citizen.say("one more")
     assert "at most 20 a minute" in refused.get_json()["message"]
     texts = [line["text"] for line in citizen.history()["lines"] if line["author"] == "citizen"]
     assert texts == [MOULD] + [f"message {n}" for n in range(19)]
+    assert _count(services, Message) == messages + 19  # the refused ones are not on the case
 
 
 def test_the_limit_per_address_covers_all_its_sessions(tmp_path: Path, db_url: str) -> None:
@@ -59,19 +61,26 @@ def test_the_limit_per_address_covers_all_its_sessions(tmp_path: Path, db_url: s
         client = create_app(config, built).test_client()
         first, second = _handed_over(client), _handed_over(client)
         assert [first.say(f"a{n}").status_code for n in range(3)] == [201, 201, 201]
+        lines = _count(built, ChatLine)
         refused = second.say("b0")  # 2 questions + 3 lines: the address's 5 a minute
         assert refused.status_code == 429 and "your network" in refused.get_json()["message"]
+        assert _count(built, ChatLine) == lines
     finally:
         built.database.dispose()
 
 
 def test_forged_and_expired_tokens_are_refused(client: FlaskClient, services: Services) -> None:
     citizen = _handed_over(client)
-    before = _count(services, ChatLine)
+    before = _count(services, ChatLine), _count(services, Message), _count(services, Case)
     forged = citizen.token[:-3] + ("abc" if not citizen.token.endswith("abc") else "xyz")
     answer = client.post("/chat/api/messages", json={"text": "hi"},
                          headers={"X-Chat-Token": forged})
     assert answer.status_code == 401 and "not valid" in answer.get_json()["message"]
+    fresh = Citizen(client)  # a chat not handed over yet: a forged token cannot do it
+    answer = client.post("/chat/api/handover", json={"text": MOULD},
+                         headers={"X-Chat-Token": fresh.token[:-2] + "zz"})
+    assert answer.status_code == 401 and "not valid" in answer.get_json()["message"]
+    assert fresh.history()["state"]["status"] == "self_service"
     other_secret = tokens.issue("another-installation", citizen.history()["lines"][0]
                                 ["client_id"])
     assert client.get("/chat/api/history",
@@ -87,7 +96,9 @@ def test_forged_and_expired_tokens_are_refused(client: FlaskClient, services: Se
     answer = client.post("/chat/api/messages", json={"text": "hi"}, headers={"X-Chat-Token": old})
     assert answer.status_code == 401 and "expired" in answer.get_json()["message"]
     assert client.get("/chat/api/history").status_code == 401  # no token at all
-    assert _count(services, ChatLine) == before
+    assert client.get(f"/chat/api/events?token={old}").status_code == 401
+    assert (_count(services, ChatLine), _count(services, Message),
+            _count(services, Case)) == before
 
 
 def test_other_sites_are_refused_and_listed_sites_allowed(client: FlaskClient,
@@ -112,6 +123,14 @@ def test_other_sites_are_refused_and_listed_sites_allowed(client: FlaskClient,
     assert answer.status_code == 403
     assert citizen.history()["state"]["status"] == "self_service"  # nothing happened
     assert _count(services, Message) == 0
+    assert citizen.post("/handover", text=MOULD, client_id="q1").status_code == 200
+    lines, messages = _count(services, ChatLine), _count(services, Message)
+    answer = client.post("/chat/api/messages", json={"text": "hi", "client_id": "m1"},
+                         headers={**citizen.headers, **evil})
+    assert answer.status_code == 403 and "may not be used" in answer.get_json()["message"]
+    for path in ("/chat/api/history", f"/chat/api/events?token={citizen.token}"):
+        assert client.get(path, headers={**citizen.headers, **evil}).status_code == 403
+    assert (_count(services, ChatLine), _count(services, Message)) == (lines, messages)
 
 
 def test_pages_and_embed_script_are_served(client: FlaskClient) -> None:
