@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import shutil
 import subprocess
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -30,6 +32,20 @@ class OcrLine:
     @property
     def height(self) -> float:
         return self.bottom - self.top
+
+
+def _cjk(ch: str) -> bool:
+    return "\u3000" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef"
+
+
+def join_pieces(parts: Iterable[str]) -> str:
+    """Pieces of one line: a space between words, none between Chinese characters."""
+    out = ""
+    for part in parts:
+        if part:
+            gap = "" if not out or (_cjk(out[-1]) and _cjk(part[0])) else " "
+            out += gap + part
+    return out
 
 
 class OcrEngine(Protocol):
@@ -70,26 +86,46 @@ class RapidOcrEngine:
 
 
 class TesseractEngine:
-    """The tesseract command where it is installed (English and simplified Chinese)."""
+    """The tesseract command where it is installed (apt-get install tesseract-ocr
+    tesseract-ocr-chi-sim): English and simplified Chinese, one process per page."""
 
     name = "tesseract"
 
     def __init__(self, languages: str = "eng+chi_sim") -> None:
         if shutil.which("tesseract") is None:
-            raise RuntimeError("letters.ocr_engine = tesseract, but tesseract is not installed")
+            raise RuntimeError("letters.ocr_engine = tesseract, but tesseract is not installed "
+                               "(apt-get install tesseract-ocr tesseract-ocr-chi-sim)")
+        installed = _tesseract_languages()
+        missing = [lang for lang in languages.split("+") if lang not in installed]
+        if missing:
+            raise RuntimeError(f"tesseract has no {', '.join(missing)} language data "
+                               "(apt-get install tesseract-ocr-chi-sim)")
         self.languages = languages
+        # One thread per process: serve already runs one page per OCR worker, and OpenMP
+        # threads on top of that only fight over the same cores.
+        self._env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
 
     def read(self, image: Image.Image) -> list[OcrLine]:
         buffer = io.BytesIO()
         image.convert("L").save(buffer, format="PNG")
-        tsv = subprocess.run(
-            ["tesseract", "stdin", "stdout", "-l", self.languages, "tsv"],
-            input=buffer.getvalue(), capture_output=True, check=True, timeout=300).stdout
-        return _lines_from_tsv(tsv.decode("utf-8", "replace"))
+        done = subprocess.run(
+            ["tesseract", "stdin", "stdout", "-l", self.languages, "--psm", "3", "tsv"],
+            input=buffer.getvalue(), capture_output=True, timeout=300, env=self._env)
+        if done.returncode != 0:
+            raise RuntimeError("tesseract failed: "
+                               + done.stderr.decode("utf-8", "replace").strip()[-300:])
+        return _lines_from_tsv(done.stdout.decode("utf-8", "replace"))
+
+
+def _tesseract_languages() -> set[str]:
+    listed = subprocess.run(["tesseract", "--list-langs"], capture_output=True, text=True,
+                            timeout=30, check=True).stdout
+    return {line.strip() for line in listed.splitlines()[1:] if line.strip()}
 
 
 def _lines_from_tsv(tsv: str) -> list[OcrLine]:
-    """Tesseract reports words; join them per (block, paragraph, line)."""
+    """Tesseract reports words; join them per (block, paragraph, line). Its confidence is
+    0..100 per word, -1 for what is not a word."""
     groups: dict[tuple[str, str, str], list[dict[str, str]]] = {}
     for row in csv.DictReader(io.StringIO(tsv), delimiter="\t", quoting=csv.QUOTE_NONE):
         if row.get("level") == "5" and (row.get("text") or "").strip():
@@ -100,9 +136,11 @@ def _lines_from_tsv(tsv: str) -> list[OcrLine]:
         top = min(int(w["top"]) for w in words)
         right = max(int(w["left"]) + int(w["width"]) for w in words)
         bottom = max(int(w["top"]) + int(w["height"]) for w in words)
-        confidence = sum(max(float(w["conf"]), 0) for w in words) / len(words) / 100
-        lines.append(OcrLine(" ".join(w["text"] for w in words), confidence, left, top, right,
-                             bottom))
+        text = join_pieces(w["text"].strip() for w in words)
+        weights = [len(w["text"].strip()) for w in words]
+        confidence = sum(max(float(w["conf"]), 0) * n for w, n in zip(words, weights,
+                                                                     strict=True))
+        lines.append(OcrLine(text, confidence / sum(weights) / 100, left, top, right, bottom))
     return lines
 
 

@@ -1,13 +1,13 @@
-"""Reading a letter: pages → OCR lines → text per page, with confidence and a 'check' flag."""
+"""Reading a letter: pages → OCR lines → text per page (in reading order, layout.py), with
+confidence and a 'check' flag."""
 
 from __future__ import annotations
 
-import statistics
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from PIL import Image
 
+from channels.letters.layout import page_text
 from channels.letters.ocr import OcrEngine, OcrLine
 
 
@@ -59,47 +59,6 @@ def _read_upright(engine: OcrEngine, image: Image.Image) -> list[OcrLine]:
     most = max(_chars(reading) for reading in readings)
     fair = [r for r in readings if _chars(r) >= most / 2 and not _sideways(r)] or readings
     return max(fair, key=_mean_confidence)
-
-
-def page_text(lines: list[OcrLine]) -> str:
-    """Rows top to bottom (boxes whose middles line up form a row, read left to right);
-    a blank line where a block ends."""
-    if not lines:
-        return ""
-    heights = [line.height for line in lines if line.height > 0] or [1.0]
-    row_height = statistics.median(heights)
-    rows: list[list[OcrLine]] = []
-    for line in sorted(lines, key=lambda ln: (ln.top + ln.bottom) / 2):
-        middle = (line.top + line.bottom) / 2
-        if rows:
-            last = rows[-1]
-            last_middle = sum((ln.top + ln.bottom) / 2 for ln in last) / len(last)
-            if abs(middle - last_middle) < row_height * 0.5:
-                last.append(line)
-                continue
-        rows.append([line])
-    out: list[str] = []
-    previous_bottom: float | None = None
-    for row in rows:
-        top = min(ln.top for ln in row)
-        if previous_bottom is not None and top - previous_bottom > row_height * 0.9:
-            out.append("")
-        out.append(_join(ln.text for ln in sorted(row, key=lambda ln: ln.left)))
-        previous_bottom = max(ln.bottom for ln in row)
-    return "\n".join(out)
-
-
-def _cjk(ch: str) -> bool:
-    return "\u3000" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef"
-
-
-def _join(parts: Iterable[str]) -> str:
-    """Pieces of one row: a space between words, none between Chinese characters."""
-    out = ""
-    for part in parts:
-        gap = "" if not out or (_cjk(out[-1]) and _cjk(part[0])) else " "
-        out += gap + part
-    return out
 
 
 def read_pages(engine: OcrEngine, images: list[Image.Image], check_below: float

@@ -12,13 +12,22 @@ from app import main
 from channels.letters.ocr import OcrEngine
 from channels.letters.pages import load_pages
 from channels.letters.reading import read_pages
-from tests.channels.letters.conftest import SCANS, as_jpeg, english_letter, letter_image
+from tests.channels.letters.conftest import (
+    SCANS,
+    as_jpeg,
+    chinese_letter,
+    english_letter,
+    letter_image,
+)
 
-# Small real pages with hand-made ground truth: fast enough for every run. bench/letters.py
-# measures every real scan.
-REAL_SCANS = [("en/tess_phototest.tif", "en/tess_phototest.gold.txt", 97.0),
-              ("zh/cnocr_multi-line_cn1.png", "zh/cnocr_multi-line_cn1.gt.txt", 95.0),
-              ("zh/rapidocr_text_rec.jpg", "zh/rapidocr_text_rec.gt.txt", 95.0)]
+# Real pages with hand-made ground truth, floors a little under what bench/letters.py
+# measures (100.0, 97.8, 100.0, 96.5 %), which reads every real scan. The deposition has a
+# line-number margin (read as its own column, as its ground truth does); what it still misses
+# is typography: its truth has curly quotes and en dashes where the typewriter page has ' " --.
+REAL_SCANS = [("en/tess_phototest.tif", "en/tess_phototest.gold.txt", 99.0),
+              ("zh/cnocr_multi-line_cn1.png", "zh/cnocr_multi-line_cn1.gt.txt", 97.0),
+              ("zh/rapidocr_text_rec.jpg", "zh/rapidocr_text_rec.gt.txt", 99.0),
+              ("en/scribe_deposition_02.png", "en/scribe_deposition_02.gt.txt", 96.0)]
 
 
 def character_accuracy(read: str, truth: str) -> float:
@@ -82,9 +91,13 @@ def test_a_bad_file_exits_non_zero_with_one_clear_line(
     assert "no such file" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("angle", [90, 180])
-def test_a_page_fed_sideways_or_upside_down_is_read_upright(engine: OcrEngine,
-                                                            angle: int) -> None:
-    scan = as_jpeg(letter_image(english_letter()).rotate(angle, expand=True))
+@pytest.mark.parametrize("angle, chinese", [(90, False), (180, False), (270, False),
+                                            (180, True)])
+def test_a_page_fed_sideways_or_upside_down_is_read_upright(engine: OcrEngine, angle: int,
+                                                            chinese: bool) -> None:
+    lines = chinese_letter() if chinese else english_letter()
+    scan = as_jpeg(letter_image(lines, chinese=chinese).rotate(angle, expand=True))
     pages = read_pages(engine, load_pages(scan, 50_000_000, 5), 0.85)
-    assert pages[0].text.splitlines()[:2] == ["Margaret Thornton", "14 Willow Crescent"]
+    first = [line.lstrip(">") for line in lines[:2]]
+    assert pages[0].text.splitlines()[:2] == first
+    assert not pages[0].check_text
