@@ -56,6 +56,12 @@ def run_ingest(config: Config, paths: list[str]) -> int:
 
 
 def _report(number: int, total: int, outcome: FileOutcome, counts: dict[str, int]) -> None:
+    if outcome.duplicate_of or outcome.skipped:
+        # Read before (or being read right now by serve): not read a second time.
+        counts["duplicate"] += 1
+        said = f"{outcome.duplicate_of} (duplicate)" if outcome.duplicate_of else outcome.skipped
+        print(f"[{number}/{total}] {outcome.path.name}: {said}", flush=True)
+        return
     if outcome.letter is None:
         counts["quarantined"] += 1
         print(f"error: {outcome.path}: {outcome.reason}", file=sys.stderr, flush=True)

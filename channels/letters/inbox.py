@@ -1,11 +1,15 @@
 """The inbox folder the mailroom scanner fills, its quarantine, and the workers that read it.
 
 A file leaves the inbox only after its letter is committed (invariant 1), or into quarantine
-with <name>.reason.txt beside it (invariant 8). One bad file never stops the others.
+with <name>.reason.txt beside it (invariant 8). One bad file never stops the others. Each
+file is claimed in the database first (claims.py), so however many workers watch the folder,
+a scan is read once.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import logging
 import threading
 import time
@@ -15,6 +19,8 @@ from pathlib import Path
 
 from caseboard.intake import IntakeError
 from caseboard.services import Services
+from channels.letters import claims
+from channels.letters.claims import ClaimState
 from channels.letters.ingest import LetterResult, engine_of, ingest
 from channels.letters.pages import BadScan
 
@@ -38,10 +44,12 @@ class FileOutcome:
     path: Path
     letter: LetterResult | None = None
     reason: str = ""  # why the file was quarantined
+    skipped: str = ""  # left alone: another worker has it, or it is already gone
+    duplicate_of: str = ""  # the same scan is already this case's letter (not read again)
 
     @property
     def ok(self) -> bool:
-        return self.letter is not None
+        return self.letter is not None or bool(self.duplicate_of)
 
 
 def quarantine(services: Services, path: Path, data: bytes, reason: str, *,
@@ -67,13 +75,34 @@ def process_file(services: Services, path: Path, *, remove: bool = True) -> File
     without (a folder given on the command line) the original stays where it was."""
     try:
         data = path.read_bytes()
+    except FileNotFoundError:
+        if remove:  # another worker finished it between the listing and now
+            return FileOutcome(path, skipped="already gone")
+        return FileOutcome(path, reason="no such file")
     except OSError as error:
         return FileOutcome(path, reason=f"cannot read the file ({error.strerror})")
+    digest = hashlib.sha256(data).hexdigest()
+    owner = claims.worker_name()
+    claim = claims.take(services.database, digest, path.name, owner)
+    if claim.state is ClaimState.BUSY:
+        return FileOutcome(path, skipped="being read by another worker")
+    if claim.state is ClaimState.DONE:
+        if remove:  # the same scan is already a committed letter: safe to let this copy go
+            path.unlink(missing_ok=True)
+        return FileOutcome(path, duplicate_of=claim.reference)
     try:
         letter = ingest(services, data, path.name, engine_of(services))
     except (BadScan, IntakeError) as error:
         quarantine(services, path, data, str(error), move=remove)
+        claims.release(services.database, digest, owner)
         return FileOutcome(path, reason=str(error))
+    except BaseException:
+        # E.g. the database went down: the file stays for the next attempt. If even the
+        # release fails, the lease runs out instead; the first error is the one to see.
+        with contextlib.suppress(Exception):
+            claims.release(services.database, digest, owner)
+        raise
+    claims.finish(services.database, digest, letter.result.reference, letter.result.case_id)
     if remove:
         path.unlink(missing_ok=True)  # committed, and stored by hash: safe to let go
     return FileOutcome(path, letter=letter)
@@ -149,7 +178,11 @@ def _log_outcome(future: Future[FileOutcome]) -> None:
         log.error("letter failed, left in the inbox: %s", error)
         return
     outcome = future.result()
-    if outcome.letter is not None:
+    if outcome.skipped:
+        log.debug("letter %s skipped: %s", outcome.path.name, outcome.skipped)
+    elif outcome.duplicate_of:
+        log.info("letter %s is already %s", outcome.path.name, outcome.duplicate_of)
+    elif outcome.letter is not None:
         log.info("letter %s → %s (%s)", outcome.path.name, outcome.letter.result.reference,
                  outcome.letter.result.outcome)
     else:

@@ -31,3 +31,25 @@ class LetterPrintJob(SQLModel, table=True):
     created_at: dt.datetime = time_field(False, False)
     posted_at: dt.datetime | None = time_field(True, False)
     posted_by: str = ""
+
+
+class LetterClaim(SQLModel, table=True):
+    """Which worker reads an inbox file, so several serve processes (or serve and
+    `ingest-letter`) never OCR the same scan twice. Keyed by the file's SHA-256, like the
+    letter it becomes.
+
+    'working' rows are leases: released when the worker fails, taken over by another once
+    expires_at has passed (the worker died). 'done' rows remember the letter's case, so the
+    same scan found again is answered without reading it.
+    """
+
+    __tablename__ = "letter_claim"
+
+    sha256: str = Field(primary_key=True, max_length=64)
+    owner: str = Field(max_length=120)
+    filename: str = ""
+    status: str = Field(default="working", max_length=10)  # working / done
+    claimed_at: dt.datetime = time_field(False, False)
+    expires_at: dt.datetime = time_field(False, False)
+    reference: str = Field(default="", max_length=32)
+    case_id: int | None = None
