@@ -1,7 +1,7 @@
 """phone: agents' numbers for calls put through, MMS media fetched after the webhook
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-02 15:50:00
 """
 
@@ -15,7 +15,7 @@ import caseboard.models
 import channels.phone.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 revision: str = '0013'
-down_revision: str | None = '0010'
+down_revision: str | None = '0011'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
