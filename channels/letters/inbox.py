@@ -26,6 +26,8 @@ from channels.letters.pages import BadScan
 
 log = logging.getLogger(__name__)
 SETTLE_SECONDS = 1.0  # a file the scanner is still writing is left alone until it settles
+ELSEWHERE_RECHECK_SECONDS = 30.0
+BEING_READ = "being read by another worker"
 
 
 def inbox_dir(services: Services) -> Path:
@@ -85,7 +87,7 @@ def process_file(services: Services, path: Path, *, remove: bool = True) -> File
     owner = claims.worker_name()
     claim = claims.take(services.database, digest, path.name, owner)
     if claim.state is ClaimState.BUSY:
-        return FileOutcome(path, skipped="being read by another worker")
+        return FileOutcome(path, skipped=BEING_READ)
     if claim.state is ClaimState.DONE:
         if remove:  # the same scan is already a committed letter: safe to let this copy go
             path.unlink(missing_ok=True)
@@ -137,6 +139,7 @@ class InboxService:
         self._thread: threading.Thread | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._busy: dict[Path, Future[FileOutcome]] = {}
+        self._elsewhere: dict[Path, float] = {}  # claimed by another worker: look again then
 
     def start(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -154,12 +157,18 @@ class InboxService:
     def scan_once(self) -> int:
         """Queue what waits in the inbox; returns how many files are being read."""
         assert self._pool is not None
+        now = time.monotonic()
         for path, future in list(self._busy.items()):
             if future.done():
                 del self._busy[path]
-                _log_outcome(future)
-        for path in waiting_files(self.folder):
-            if path not in self._busy:
+                if _log_outcome(future) == "elsewhere":
+                    # Another node reads it: gone when they are done, or their claim runs
+                    # out. Asking the database again at every poll would only add writes.
+                    self._elsewhere[path] = now + ELSEWHERE_RECHECK_SECONDS
+        waiting = waiting_files(self.folder)
+        self._elsewhere = {p: t for p, t in self._elsewhere.items() if t > now and p in waiting}
+        for path in waiting:
+            if path not in self._busy and path not in self._elsewhere:
                 self._busy[path] = self._pool.submit(process_file, self.services, path)
         return len(self._busy)
 
@@ -172,18 +181,21 @@ class InboxService:
             self._stop.wait(self.services.config["letters.poll_seconds"])
 
 
-def _log_outcome(future: Future[FileOutcome]) -> None:
+def _log_outcome(future: Future[FileOutcome]) -> str:
+    """Log how a file went; 'elsewhere' when another worker has its claim."""
     error = future.exception()
     if error is not None:  # e.g. the database is down: the file stays and is tried again
         log.error("letter failed, left in the inbox: %s", error)
-        return
+        return "failed"
     outcome = future.result()
     if outcome.skipped:
         log.debug("letter %s skipped: %s", outcome.path.name, outcome.skipped)
-    elif outcome.duplicate_of:
+        return "elsewhere" if outcome.skipped == BEING_READ else "gone"
+    if outcome.duplicate_of:
         log.info("letter %s is already %s", outcome.path.name, outcome.duplicate_of)
     elif outcome.letter is not None:
         log.info("letter %s → %s (%s)", outcome.path.name, outcome.letter.result.reference,
                  outcome.letter.result.outcome)
     else:
         log.warning("letter %s quarantined: %s", outcome.path.name, outcome.reason)
+    return "done"
