@@ -181,7 +181,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("chat.session_hours", float, 12.0,
             "How long a chat session token stays valid after the chat starts", _positive),
     Setting("chat.poll_seconds", float, 1.0,
-            "How often chat streams look in the database for lines written by other processes",
+            "How often each web process looks for chat lines and typing from other processes",
             _positive),
     Setting("routing.min_confidence", float, 0.45,
             "Below this confidence a new case goes to triage", _fraction),
