@@ -85,12 +85,12 @@ def thread(call_sid: str) -> str:
 
 
 def add_contact(services: Services, call: CallInfo, external_id: str, text: str,
-                metadata: dict[str, Any]) -> None:
-    """What the caller said or recorded, as a message on the call's case."""
-    services.intake.take(InboundContact(
+                metadata: dict[str, Any]) -> int:
+    """What the caller said or recorded, as a message on the call's case; its id."""
+    return services.intake.take(InboundContact(
         channel="phone", external_id=external_id, sender=Sender(phone=call.from_number),
         text=text, language=call.language, thread_ids=(thread(call.call_sid),),
-        automated=True, metadata=metadata))
+        automated=True, metadata=metadata)).message_id
 
 
 def route_case(services: Services, call: CallInfo, text: str) -> str:
@@ -157,11 +157,12 @@ def resolve_with_article(services: Services, call: CallInfo, spoken: str, slug: 
 
 
 def waiting_per_department(services: Services) -> dict[str, list[dict[str, Any]]]:
-    """Calls in a queue now, oldest first, by department (for the board)."""
+    """Calls in a queue now, oldest first, by department (for the board). Call-backs asked
+    for are tasks of their own (callbacks.py)."""
     with services.database.read() as session:
         rows = session.execute(
             select(PhoneCall, Case.reference).join(Case, col(Case.id) == col(PhoneCall.case_id))
-            .where(col(PhoneCall.status).in_(["queued", "callback"]))
+            .where(col(PhoneCall.status) == "queued")
             .order_by(col(PhoneCall.queued_at))).all()
     now = utcnow()
     waiting: dict[str, list[dict[str, Any]]] = {}

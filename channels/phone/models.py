@@ -1,7 +1,8 @@
-"""The phone channel's own tables: SMS opt-outs, calls, agents' numbers, MMS media.
+"""The phone channel's own tables: SMS opt-outs, calls, agents' numbers, MMS media,
+call-back tasks.
 
-Imported by migrations 0006 and 0013, so every migrated database (and the migration test's metadata)
-knows them even where the channel itself is not loaded.
+Imported by migrations 0006, 0013 and 0015, so every migrated database (and the migration
+test's metadata) knows them even where the channel itself is not loaded.
 """
 
 from __future__ import annotations
@@ -81,3 +82,28 @@ class PhoneMedia(SQLModel, table=True):
     next_attempt_at: dt.datetime = time_field(nullable=False)
     last_error: str = Field(default="", max_length=500)
     created_at: dt.datetime = time_field(nullable=False)
+
+
+class PhoneCallback(SQLModel, table=True):
+    """A call-back an agent owes a caller: left by a voicemail or a call-back request.
+
+    open → taken (by one agent of the department) → done; done tasks leave the board."""
+
+    __tablename__ = "phone_callback"
+    __table_args__ = (
+        sa.UniqueConstraint("call_id", name="uq_phone_callback_call"),  # one per call
+        sa.Index("ix_phone_callback_open", "status", "department_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    call_id: int = Field(foreign_key="phone_call.id")
+    case_id: int = Field(foreign_key="cases.id")
+    department_id: str = Field(max_length=64)
+    number: str = Field(max_length=64)  # E.164, to call back
+    kind: str = Field(max_length=16)  # voicemail / callback
+    message_id: int | None = Field(default=None, foreign_key="message.id")
+    status: str = Field(default="open", max_length=16)
+    agent: str = Field(default="", max_length=64)
+    created_at: dt.datetime = time_field(nullable=False)
+    taken_at: dt.datetime | None = time_field(nullable=True)
+    done_at: dt.datetime | None = time_field(nullable=True)

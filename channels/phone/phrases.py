@@ -18,6 +18,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "too_long": "Sorry, all our agents are still busy.",
         "offer": "To leave a message, press 1. To ask us to call you back, press 2.",
         "record": "Please leave your message after the tone, then hang up or press hash.",
+        "not_recorded": "Sorry, we did not get a message.",
         "recorded": "Thank you. We have your message under reference {reference}. "
                     "We will call you back.",
         "callback": "Thank you. We will call you back on this number. "
@@ -44,6 +45,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "too_long": "对不起，坐席仍然繁忙。",
         "offer": "留言请按1，需要回电请按2。",
         "record": "请在提示音后留言，结束后挂机或按井号键。",
+        "not_recorded": "对不起，我们没有收到留言。",
         "recorded": "谢谢。您的留言已记录，案件编号{reference}。我们会给您回电。",
         "callback": "谢谢。我们会回电到这个号码。您的案件编号是{reference}。",
         "no_case": "未找到该案件。我们会通过我们登记的号码与您联系。",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, abort, jsonify, render_template, request
+from flask import Blueprint, abort, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import col, select
@@ -14,6 +14,7 @@ from caseboard.models import Message, utcnow
 from caseboard.services import current_services
 from caseboard.web_auth import current_user, login_required
 from channels.phone import calls, connect, status, tokens
+from channels.phone.agent_views import calls_page
 from channels.phone.calls import CallInfo
 from channels.phone.phrases import say
 from channels.phone.security import twilio_signed
@@ -192,12 +193,9 @@ def agent_call() -> ResponseReturnValue:
 @bp.get("/board/calls")
 @login_required("agent")
 def calls_waiting() -> ResponseReturnValue:
-    services = current_services()
-    waiting = calls.waiting_per_department(services)
-    names = {d.id: d.name.get("en", d.id) for d in services.config.departments}
     user = current_user()
-    number = connect.number_of(services, user.username) if user is not None else ""
-    return render_template("phone/calls.html", waiting=waiting, names=names, number=number)
+    assert user is not None
+    return calls_page(user)
 
 
 @bp.get("/board/calls/token")

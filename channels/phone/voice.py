@@ -17,7 +17,7 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 from caseboard.models import Case
 from caseboard.references import format_reference
 from caseboard.services import Services
-from channels.phone import calls, connect
+from channels.phone import callbacks, calls, connect
 from channels.phone.calls import CallInfo
 from channels.phone.phrases import LANGUAGE_NAMES, NO_WORDS, STATUS_NAMES, YES_WORDS, say
 from dbtypes import utcnow
@@ -296,10 +296,11 @@ class Voice:
         response = VoiceResponse()
         language = call.language
         if digit == "2":
-            calls.add_contact(self.services, call, f"{call.call_sid}/callback",
-                              f"Call back requested on {call.from_number}",
-                              {"callback": {"number": call.from_number,
-                                            "requested_at": utcnow().isoformat()}})
+            message_id = calls.add_contact(
+                self.services, call, f"{call.call_sid}/callback",
+                f"Call back requested on {call.from_number}",
+                {"callback": {"number": call.from_number, "requested_at": utcnow().isoformat()}})
+            callbacks.open_task(self.services, call, "callback", message_id)
             calls.update(self.services, call.call_sid, status="callback")
             self._say(response, language, "callback", reference=" ".join(call.reference))
             response.hangup()
@@ -312,17 +313,18 @@ class Voice:
 
     def recorded(self, call: CallInfo, form: Mapping[str, str]) -> VoiceResponse:
         sid = (form.get("RecordingSid") or "").strip()
+        if not sid:  # nothing was recorded: the caller may try again or ask for a call back
+            return self.offer_message(call.language, "not_recorded")
+        duration = int(form.get("RecordingDuration") or 0) if (
+            form.get("RecordingDuration") or "").isdigit() else 0
+        message_id = calls.add_contact(
+            self.services, call, sid, f"Voicemail from {call.from_number} ({duration} s)",
+            {"recording": {"url": form.get("RecordingUrl", ""), "duration": duration,
+                           "transcript": ""},
+             "callback": {"number": call.from_number, "requested_at": utcnow().isoformat()}})
+        callbacks.open_task(self.services, call, "voicemail", message_id)
+        calls.update(self.services, call.call_sid, status="callback")
         response = VoiceResponse()
-        if sid:
-            duration = int(form.get("RecordingDuration") or 0) if (
-                form.get("RecordingDuration") or "").isdigit() else 0
-            calls.add_contact(self.services, call, sid,
-                              f"Voicemail from {call.from_number} ({duration} s)",
-                              {"recording": {"url": form.get("RecordingUrl", ""),
-                                             "duration": duration, "transcript": ""},
-                               "callback": {"number": call.from_number,
-                                            "requested_at": utcnow().isoformat()}})
-            calls.update(self.services, call.call_sid, status="callback")
         self._say(response, call.language, "recorded", reference=" ".join(call.reference))
         response.hangup()
         return response
