@@ -225,3 +225,113 @@ def test_no_key_pressed_and_a_wrong_key(post: Post, phone_services: Services) ->
     wrong = twiml(post("/twilio/voice/choice", call_params(Digits="9")))
     assert "not one of the options" in spoken(wrong) and wrong.find("Gather") is not None
     assert post("/twilio/voice/nowhere", call_params()).status_code == 404
+
+
+def queued_call(services: Services) -> PhoneCall:
+    with services.database.read() as session:
+        return session.execute(select(PhoneCall)).scalar_one()
+
+
+def test_a_missed_bin_with_no_article_is_queued_for_waste_not_triage(
+        post: Post, phone_services: Services, clock: list[dt.datetime]) -> None:
+    post("/twilio/voice", call_params())
+    post("/twilio/voice/language", call_params(Digits="1"))
+    root = twiml(post("/twilio/voice/choice", call_params(
+        SpeechResult="My bin was not collected this week", Confidence="0.91")))
+    enqueue = root.find("Enqueue")
+    assert enqueue is not None and enqueue.text == "waste"
+    assert "Connecting you to Waste and recycling" in spoken(root)
+    call = queued_call(phone_services)
+    assert (call.status, call.department_id) == ("queued", "waste")
+    assert cases(phone_services)[0].department_id == "waste"
+
+
+@pytest.mark.parametrize("answer", [{"SpeechResult": "No, not really"}, {"Digits": "2"}, {}])
+def test_an_answer_that_did_not_help_queues_for_the_routed_department(
+        post: Post, phone_services: Services, clock: list[dt.datetime],
+        answer: dict[str, str]) -> None:
+    phone_services.kb.load_demo()
+    post("/twilio/voice", call_params())
+    post("/twilio/voice/language", call_params(Digits="1"))
+    root = twiml(post("/twilio/voice/choice", call_params(
+        SpeechResult="How do I get rid of an old sofa?")))
+    gather = root.find("Gather")
+    assert gather is not None
+    # Said "no", pressed 2, or said nothing (the <Redirect> with Default=2).
+    action = gather.get("action") or "" if answer else root.findtext("Redirect") or ""
+    queued = twiml(post(action, call_params(**answer)))
+    enqueue = queued.find("Enqueue")
+    assert enqueue is not None and enqueue.text == "waste"
+    assert queued_call(phone_services).department_id == "waste"
+    case = cases(phone_services)[0]
+    assert case.status != CaseStatus.RESOLVED and case.department_id == "waste"
+    assert not [m for m in messages(phone_services, case.id) if m.article_slug]
+
+
+def test_status_check_reads_back_the_status_and_the_department(
+        post: Post, phone_services: Services) -> None:
+    result = phone_services.intake.take(InboundContact(
+        channel="sms", external_id="SMearlier", sender=Sender(phone="+14155550100"),
+        text="My bins were not collected on Elm Road"))
+    number = result.reference.split("-", 1)[1].replace("-", "")
+    post("/twilio/voice", call_params())
+    text = spoken(twiml(post("/twilio/voice/reference", call_params(Digits=number + "#"))))
+    assert f"Case {' '.join(result.reference)} is with the department, handled by Waste " \
+           "and recycling." in text
+    with phone_services.database.write() as session:  # the department accepts and starts
+        case = session.execute(select(Case).where(
+            col(Case.reference) == result.reference)).scalar_one()
+        case.status, case.department_id = CaseStatus.IN_PROGRESS, "roads"
+        session.add(case)
+    post("/twilio/voice", call_params(CallSid="CA" + "3" * 32))
+    zh = call_params(CallSid="CA" + "3" * 32)
+    post("/twilio/voice/language", dict(zh, Digits="2"))
+    text = spoken(twiml(post("/twilio/voice/reference", dict(zh, Digits=number))))
+    assert "正在办理" in text and "道路" in text
+
+
+def test_the_board_shows_the_calls_case_as_soon_as_it_rings(
+        post: Post, phone_app: Flask, phone_services: Services) -> None:
+    add_people(phone_services)
+    alice = sign_in(phone_app, "alice")
+    twiml(post("/twilio/voice", call_params()))  # ringing: nothing said or keyed yet
+    case = cases(phone_services)[0]
+    assert case.department_id == "triage"
+    page = alice.get("/board/triage").get_data(as_text=True)
+    assert case.reference in page
+    opened = alice.get(f"/board/case/{case.reference}")
+    assert opened.status_code == 200 and "+14155550100" in opened.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("state", ["completed", "no-answer", "busy", "canceled"])
+def test_a_call_status_callback_takes_the_call_out_of_the_queue(
+        post: Post, phone_app: Flask, phone_services: Services, clock: list[dt.datetime],
+        state: str) -> None:
+    add_people(phone_services)
+    alice = sign_in(phone_app, "alice")
+    post("/twilio/voice", call_params())
+    post("/twilio/voice/choice", call_params(Digits="3"))
+    assert "in queue" in alice.get("/board/calls").get_data(as_text=True)
+    ended = call_params(CallStatus=state, CallDuration="50")
+    for _ in range(2):  # retried: the same answer
+        assert post("/twilio/status", ended).status_code == 204
+    call = queued_call(phone_services)
+    assert call.status == "completed" and call.ended_at is not None
+    page = alice.get("/board/calls").get_data(as_text=True)
+    assert "No caller is waiting" in page and "in queue" not in page
+
+
+def test_a_caller_hanging_up_in_the_queue_leaves_it(post: Post, phone_app: Flask,
+                                                    phone_services: Services,
+                                                    clock: list[dt.datetime]) -> None:
+    add_people(phone_services)
+    alice = sign_in(phone_app, "alice")
+    post("/twilio/voice", call_params())
+    post("/twilio/voice/choice", call_params(Digits="3"))
+    root = twiml(post("/twilio/voice/dequeued", call_params(QueueResult="hangup",
+                                                            QueueTime="75")))
+    assert root.find("Hangup") is not None
+    assert queued_call(phone_services).status == "completed"
+    assert "No caller is waiting" in alice.get("/board/calls").get_data(as_text=True)
+    root = twiml(post("/twilio/agent", {"CallSid": "CA" + "5" * 32, "From": "client:alice"}))
+    assert root.find("Dial") is None and root.find("Hangup") is not None  # nobody to take
