@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from caseboard import supervisor_waiting
 from caseboard.audit_feed import cursor_position
 from caseboard.dashboard_counters import CURSOR
 from caseboard.models import AuditEvent, Case, User, UserDepartment
@@ -23,8 +24,6 @@ from caseboard.supervisor_models import (
 from routing.assignment import DEFAULT_CAPACITY
 from settings import Config
 
-CALL_CHANNELS = ("phone",)
-CHAT_CHANNELS = ("webchat",)
 ALERTS_SHOWN = 50
 
 
@@ -70,6 +69,8 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
 
 
 def department_totals(rows: dict[tuple[str, str], dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Cells summed over the second part of the key (called with the key's parts swapped, the
+    totals per channel): counts added, the oldest waiting the earliest."""
     totals: dict[str, dict[str, Any]] = defaultdict(_cell)
     for (department, _channel), cell in rows.items():
         total = totals[department]
@@ -149,19 +150,25 @@ def pending_extensions(session: Session) -> list[dict[str, Any]]:
 def dashboard(session: Session, config: Config, now: dt.datetime) -> dict[str, Any]:
     """Every number of the dashboard, as plain data (the page and its JSON both use it)."""
     rows = queue_rows(session)
-    channels: dict[str, dict[str, Any]] = defaultdict(_cell)
-    for (_department, channel), cell in rows.items():
-        for name in ("open", "waiting", "at_risk", "breached"):
-            channels[channel][name] += cell[name]
+    channels = department_totals({(channel, department): cell
+                                  for (department, channel), cell in rows.items()})
     today = now.astimezone(config.timezone).date()
     last_event = session.execute(select(sa.func.max(AuditEvent.id))).scalar_one() or 0
+    # Callers on hold and chats queued for an agent, from the channels' own tables (an open
+    # unassigned phone or chat case may be a hung-up call or an out-of-hours message).
+    waiting_now = supervisor_waiting.waiting_now(session)
+    calls, oldest_call = supervisor_waiting.total(waiting_now, supervisor_waiting.CALL_CHANNEL)
+    chats, oldest_chat = supervisor_waiting.total(waiting_now, supervisor_waiting.CHAT_CHANNEL)
     return {
         "now": now,
         "rows": rows,
         "departments": department_totals(rows),
         "channels": dict(channels),
-        "calls_waiting": sum(channels[c]["waiting"] for c in CALL_CHANNELS if c in channels),
-        "chats_waiting": sum(channels[c]["waiting"] for c in CHAT_CHANNELS if c in channels),
+        "calls_waiting": calls,
+        "oldest_call": oldest_call,
+        "chats_waiting": chats,
+        "oldest_chat": oldest_chat,
+        "waiting_now": waiting_now,
         "returns_today": returns_on(session, today),
         "agents": agents(session, config, now),
         "alerts": open_alerts(session),
