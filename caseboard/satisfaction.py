@@ -9,6 +9,7 @@ and cannot be forged or guessed. A low score reopens the case and alerts the sup
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,15 +27,25 @@ from settings import Config
 CURSOR = "survey"
 SCORES = (1, 2, 3, 4, 5)
 # The channel that asks, and the identity it needs, per case channel. A phone case is asked
-# by an automated call (channels/phone/survey.py); a chat case at the end of its chat session.
+# by an automated call (channels/phone/survey.py); a chat case in its chat while the citizen is
+# still there (register_can_ask), else by email or SMS.
 _ASK_ON = {"email": ("email", "email"), "sms": ("sms", "phone"),
            "whatsapp": ("whatsapp", "phone"), "phone": ("phone", "phone"),
            "webchat": ("webchat", "chat"), "letter": ("letter", "address")}
 _FALLBACK = (("email", "email"), ("sms", "phone"))
+# channel → can it still ask this recipient now? A channel registers one in init_channel when
+# its recipient can go away: a chat's case is resolved as its chat ends, and an ended chat
+# refuses every line, so the question goes by email or SMS instead (or nowhere, recorded).
+CanAsk = Callable[[Session, str], bool]
+_can_ask: dict[str, CanAsk] = {}
 QUESTION = {"en": "How satisfied are you with how we handled {reference}? "
                   "Choose 1 (not at all) to 5 (very): {url}",
             "zh": "您对我们处理 {reference} 的满意度如何？"
                   "请选择 1（很不满意）到 5（非常满意）：{url}"}
+
+
+def register_can_ask(channel: str, check: CanAsk) -> None:
+    _can_ask[channel] = check
 
 
 def signing_key(config: Config) -> str:
@@ -83,6 +94,9 @@ class SurveySender:
             return
         target = _recipient(session, case)
         if target is None:
+            # Nobody is asked, visibly: the case's history says why there is no score.
+            audit.record(session, case_id, "system", "survey_not_asked", case.channel,
+                         reason="no channel can reach the citizen (no email or phone known)")
             return
         channel, recipient = target
         article = session.execute(
@@ -115,8 +129,10 @@ def _recipient(session: Session, case: Case) -> tuple[str, str] | None:
         .where(col(CitizenIdentity.citizen_id) == case.citizen_id)
         .order_by(col(CitizenIdentity.id))).all())
     channel, kind = _ASK_ON.get(case.channel, ("", ""))
-    if kind and identities.get(kind):
-        return channel, identities[kind]
+    value = identities.get(kind) if kind else None
+    check = _can_ask.get(channel)
+    if value and (check is None or check(session, value)):
+        return channel, value
     for channel, fallback in _FALLBACK:
         if identities.get(fallback):
             return channel, identities[fallback]
