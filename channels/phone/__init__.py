@@ -14,12 +14,14 @@ from typing import Any
 from caseboard.navigation import add_link
 from caseboard.outbox import register_transport
 from caseboard.services import Services
+from caseboard.supervisor_waiting import register_waiting_now
 
 
 def init_channel(app: Any, services: Services) -> None:
     from channels.phone.agent_views import agents_bp
     from channels.phone.media import MediaService
     from channels.phone.outbound import SmsTransport
+    from channels.phone.supervision import calls_on_hold
     from channels.phone.survey import SurveyCallTransport
     from channels.phone.survey_views import survey_bp
     from channels.phone.views import bp
@@ -28,6 +30,7 @@ def init_channel(app: Any, services: Services) -> None:
     register_transport("whatsapp", SmsTransport(services.config, services.database,
                                                 "whatsapp"))
     register_transport("phone", SurveyCallTransport(services.config, services.database))
+    register_waiting_now("phone", calls_on_hold)  # the dashboard's "calls waiting now"
     app.register_blueprint(bp)
     app.register_blueprint(survey_bp)
     app.register_blueprint(agents_bp)  # a board form: keeps its CSRF check
