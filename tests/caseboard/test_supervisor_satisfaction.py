@@ -9,10 +9,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlmodel import col, select
 
-from caseboard.models import AuditEvent, Case, OutboxItem
+from caseboard.contacts import InboundContact, Sender
+from caseboard.models import AuditEvent, Case, OutboxItem, utcnow
 from caseboard.satisfaction import SurveySender, scores_by
 from caseboard.services import Services
 from caseboard.supervisor_models import SupervisorAlert, Survey
+from channels.webchat.models import ChatSession, ChatStatus
 from tests.caseboard.test_sign_in import sign_in
 from tests.caseboard.test_supervisor_dashboard import act, give, new_case, staff
 
@@ -117,3 +119,54 @@ def test_a_phone_case_is_asked_by_a_call_with_a_subject_for_email(
     items = survey_items(services)
     assert [i.channel for i in items] == ["phone", "email"]
     assert items[1].payload["subject"].startswith("How did we do with CC-")
+
+
+def _chat_case(services: Services, chat: str, status: str, **identities: str) -> int:
+    """A chat case whose chat session is in `status` when the case is resolved."""
+    case = services.intake.take(InboundContact(
+        "webchat", f"{chat}:1", Sender(chat_session=chat, **identities),
+        text="Can someone help with my council tax?", explicit_department="housing"))
+    with services.database.write() as session:
+        session.add(ChatSession(id=chat, status=status, case_id=case.case_id,
+                                department_id="housing", created_at=utcnow()))
+    give(services, case.case_id, "alice")
+    for action in ("accept", "start", "resolve"):
+        act(services, case.case_id, action)
+    return case.case_id
+
+
+def test_a_chat_that_ended_with_its_case_is_asked_by_email_or_sms_instead(
+        app: Flask, staff: None, services: Services) -> None:
+    by_email = _chat_case(services, "chat-ended-email", ChatStatus.ENDED,
+                          email="chatter@mail.example")
+    by_sms = _chat_case(services, "chat-ended-sms", ChatStatus.ENDED, phone="+447700900555")
+    SurveySender(services.database, services.config).step()
+    items = {i.case_id: i for i in survey_items(services)}
+    assert (items[by_email].channel, items[by_email].recipient) \
+        == ("email", "chatter@mail.example")
+    assert (items[by_sms].channel, items[by_sms].recipient) == ("sms", "+447700900555")
+    with services.database.read() as session:  # scored as a chat case all the same
+        channels = session.execute(select(Survey.channel)).scalars().all()
+    assert channels == ["webchat", "webchat"]
+
+
+def test_a_chat_still_live_is_asked_in_the_chat(app: Flask, staff: None,
+                                               services: Services) -> None:
+    case_id = _chat_case(services, "chat-live", ChatStatus.LIVE, email="live@mail.example")
+    SurveySender(services.database, services.config).step()
+    [item] = survey_items(services)
+    assert (item.case_id, item.channel, item.recipient) == (case_id, "webchat", "chat-live")
+
+
+def test_an_ended_chat_with_no_other_way_to_ask_is_recorded_not_queued(
+        app: Flask, staff: None, services: Services) -> None:
+    case_id = _chat_case(services, "chat-ended-alone", ChatStatus.ENDED)
+    SurveySender(services.database, services.config).step()
+    assert survey_items(services) == []
+    with services.database.read() as session:
+        noted = session.execute(select(AuditEvent).where(
+            col(AuditEvent.case_id) == case_id,
+            col(AuditEvent.action) == "survey_not_asked")).scalars().all()
+        surveys = session.execute(select(Survey)).scalars().all()
+    assert len(noted) == 1 and "no channel" in noted[0].details["reason"]
+    assert surveys == []
