@@ -26,6 +26,7 @@ from caseboard import audit
 from caseboard.models import Attachment, Case, Message, utcnow
 from caseboard.services import Services
 from caseboard.workers import Worker
+from channels.phone.errors import retryable_status
 from channels.phone.models import PhoneMedia
 from channels.phone.rest import rest_client
 
@@ -202,8 +203,7 @@ class MediaFetcher:
 def _check_status(status: int) -> None:
     if status == 200:
         return
-    if status == 429 or status >= 500 or status in (401, 403):
-        # Outages pass; wrong credentials are fixed in config without losing the file.
+    if retryable_status(status):  # the same mapping as every REST call (errors.py)
         raise Retry(f"Twilio answered {status}")
     raise GiveUp(f"Twilio answered {status}")
 

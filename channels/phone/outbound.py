@@ -1,7 +1,7 @@
 """The outbox transport for "sms" and "whatsapp": Twilio's REST API, or files offline.
 
 With no twilio.account_sid (the demo) each SMS is written to data/outbox-sms/. Twilio's
-answers are mapped to retryable or permanent here, in one place. An opted-out number gets
+answers are mapped to retryable or permanent in errors.py. An opted-out number gets
 nothing, whatever the kind of message. Acknowledgements get an outbound Message row of their
 own (replies already have one), so delivery callbacks have somewhere to land.
 """
@@ -15,20 +15,16 @@ from pathlib import Path
 from typing import Any
 
 from sqlmodel import col, select
-from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
 from caseboard.db import Database
 from caseboard.models import Message, utcnow
 from caseboard.outbox import OutgoingMessage, PermanentSendError, RetryableSendError
 from channels.phone import keywords, texts
+from channels.phone.errors import rest_errors
 from channels.phone.rest import rest_client
 from channels.phone.sms import opt_out_key
 from settings import Config
-
-# Twilio error codes that no retry will fix (https://www.twilio.com/docs/api/errors).
-PERMANENT_CODES = frozenset({21211, 21212, 21408, 21602, 21610, 21612, 21614, 21617, 21635,
-                             63003, 63016})
 
 
 class SmsTransport:
@@ -76,25 +72,17 @@ class SmsTransport:
         if not self.config["twilio.account_sid"]:
             return self._write_file(message, to, text)
         sender = (self.config["phone.whatsapp_from"] if self.channel == "whatsapp"
-                  else self.config["phone.from_number"])
+                  else self.config["phone.from_number"]).strip()
         if not sender:
             raise RetryableSendError(f"no sender number configured for {self.channel}")
+        if self.channel == "whatsapp":  # Twilio wants whatsapp: on both ends
+            sender = f"whatsapp:{sender.removeprefix('whatsapp:')}"
         options: dict[str, Any] = {"to": to, "from_": sender, "body": text}
         base = self.config["phone.public_url"].rstrip("/")
         if base:
             options["status_callback"] = f"{base}/twilio/status?o={message.outbox_id}"
-        try:
+        with rest_errors():
             created = self.client().messages.create(**options)
-        except TwilioRestException as error:
-            raise classify(error) from None
-        except (TwilioException, OSError) as error:  # connection trouble, timeouts
-            raise RetryableSendError(f"Twilio unreachable: {type(error).__name__}: {error}"
-                                     ) from None
-        except Exception as error:  # requests' errors are not OSError subclasses throughout
-            if type(error).__module__.startswith(("requests", "urllib3")):
-                raise RetryableSendError(f"Twilio unreachable: {type(error).__name__}"
-                                         ) from None
-            raise
         return str(created.sid)
 
     def _write_file(self, message: OutgoingMessage, to: str, text: str) -> str:
@@ -146,15 +134,3 @@ class SmsTransport:
 _RANK = {"": 0, "received": 0, "queued": 1, "sending": 2, "sent": 3, "failed": 4,
          "delivered": 4, "undelivered": 4, "read": 5}
 _FINAL = 4  # states only Twilio's callbacks report
-
-
-def classify(error: TwilioRestException) -> Exception:
-    """Twilio's answer → retry later, or give up now (with Twilio's code and reason)."""
-    detail = f"Twilio answered {error.status} (code {error.code}): {error.msg}"
-    if error.code in PERMANENT_CODES:
-        return PermanentSendError(detail)
-    if error.status in (401, 403, 429) or error.status >= 500:
-        return RetryableSendError(detail)  # credentials are fixed in config; outages pass
-    if 400 <= error.status < 500:
-        return PermanentSendError(detail)
-    return RetryableSendError(detail)

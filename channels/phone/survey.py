@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlmodel import col, select
-from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -29,7 +28,7 @@ from caseboard.models import Message, OutboxItem, utcnow
 from caseboard.outbox import OutgoingMessage, PermanentSendError, RetryableSendError
 from caseboard.services import Services
 from caseboard.supervisor_models import Survey
-from channels.phone.outbound import classify
+from channels.phone.errors import rest_errors
 from channels.phone.rest import rest_client
 from settings import Config
 
@@ -105,19 +104,10 @@ class SurveyCallTransport:
                                      "phone.public_url (the URL Twilio fetches the call from)")
         if self._client is None:
             self._client = rest_client(self.config)
-        try:
+        with rest_errors():
             created = self._client.calls.create(
                 to=number, from_=sender, url=f"{base}/twilio/survey/{token}",
                 status_callback=f"{base}/twilio/survey/{token}/status")
-        except TwilioRestException as error:
-            raise classify(error) from None
-        except (TwilioException, OSError) as error:
-            raise RetryableSendError(f"Twilio unreachable: {type(error).__name__}") from None
-        except Exception as error:  # requests' errors are not OSError subclasses throughout
-            if type(error).__module__.startswith(("requests", "urllib3")):
-                raise RetryableSendError(f"Twilio unreachable: {type(error).__name__}"
-                                         ) from None
-            raise
         return str(created.sid)
 
     def _write_file(self, message: OutgoingMessage, number: str, token: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -177,3 +178,81 @@ def test_voice_sdk_tokens_carry_the_agent_and_the_twiml_app() -> None:
     assert claims["grants"]["identity"] == "alice"
     assert claims["grants"]["voice"]["outgoing"]["application_sid"] == "AP1"
     assert access_token(load_config(env={"CC_DEMO": "0"}), "alice") is None
+
+
+RETRY, FAIL = "pending", "failed"
+
+
+@pytest.mark.parametrize(("status", "code", "outcome"), [
+    (429, 20429, RETRY),  # too many requests
+    (401, 20003, RETRY),  # wrong credentials: fixed in config, the SMS waits
+    (403, 20003, RETRY),
+    (500, 20500, RETRY),
+    (502, None, RETRY),
+    (503, 20503, RETRY),
+    (400, 21211, FAIL),  # invalid 'To' number
+    (400, 21610, FAIL),  # unsubscribed recipient
+    (400, 21612, FAIL),  # not reachable from this number
+    (400, 21614, FAIL),  # not a mobile number
+    (400, 63016, FAIL),  # WhatsApp: outside the allowed window
+    (404, 20404, FAIL),  # another 4xx
+])
+def test_twilio_errors_are_retryable_or_permanent(post: Post, phone_services: Services,
+                                                   twilio_api: RecordingApi, status: int,
+                                                   code: int | None, outcome: str) -> None:
+    answer = {"status": status, "message": "from the test server",
+              **({"code": code} if code else {})}
+    twilio_api.replies = [(status, answer)]
+    text_in(post)
+    phone_services.dispatcher.send_one()
+    assert len(twilio_api.requests) == 1  # the real client made the one REST call
+    item = outbox(phone_services)
+    assert item.status == outcome and str(status) in item.last_error
+    if code:
+        assert str(code) in item.last_error
+    assert acknowledgement(phone_services).delivery_status == (
+        "queued" if outcome == RETRY else "failed")
+
+
+class TestTwilioUnreachable:
+    @pytest.fixture
+    def phone_env(self) -> dict[str, str]:
+        with socket.socket() as probe:  # a port nothing listens on
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        return {"CC_TWILIO_AUTH_TOKEN": TOKEN, "CC_TWILIO_PUBLIC_URL": PUBLIC,
+                "CC_TWILIO_ACCOUNT_SID": ACCOUNT, "CC_PHONE_FROM_NUMBER": "+442071838750",
+                "CC_PHONE_API_BASE_URL": f"http://127.0.0.1:{port}"}
+
+    def test_a_network_error_is_retried(self, post: Post, phone_services: Services) -> None:
+        text_in(post)
+        phone_services.dispatcher.send_one()
+        item = outbox(phone_services)
+        assert item.status == RETRY and "unreachable" in item.last_error
+        assert acknowledgement(phone_services).delivery_status == "queued"
+
+
+class TestWhatsAppSender:
+    @pytest.fixture(params=["whatsapp:+442071838751", "+442071838751"])
+    def phone_env(self, request: pytest.FixtureRequest,
+                  twilio_api: RecordingApi) -> dict[str, str]:
+        return {"CC_TWILIO_AUTH_TOKEN": TOKEN, "CC_TWILIO_PUBLIC_URL": PUBLIC,
+                "CC_TWILIO_ACCOUNT_SID": ACCOUNT, "CC_PHONE_API_BASE_URL": twilio_api.url,
+                "CC_PHONE_FROM_NUMBER": "+442071838750",
+                "CC_PHONE_WHATSAPP_FROM": str(request.param)}
+
+    def test_whatsapp_messages_go_whatsapp_to_whatsapp(self, post: Post,
+                                                       phone_services: Services,
+                                                       twilio_api: RecordingApi) -> None:
+        assert post("/twilio/sms", payload(MESSAGING, "waReceiveValid")).status_code == 200
+        assert phone_services.dispatcher.send_one() is True
+        [call] = twilio_api.requests
+        assert call["path"] == f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
+        form = call["form"]
+        assert form["From"] == "whatsapp:+442071838751"  # with or without it in config
+        assert form["To"] == "whatsapp:+14133881111"
+        item = outbox(phone_services)
+        assert item.status == "sent" and item.payload["reference"] in form["Body"]
+        assert form["StatusCallback"] == f"{PUBLIC}/twilio/status?o={item.id}"
+        sent = acknowledgement(phone_services)
+        assert sent.channel == "whatsapp" and sent.delivery_status == "sent"
