@@ -63,12 +63,12 @@ def letter_image(lines: list[str], *, chinese: bool = False, angle: float = 1.2,
     draw = ImageDraw.Draw(page)
     y = 120
     for line in lines:
-        if line.startswith(">"):  # right-aligned block (the sender's address)
-            text = line[1:]
-            width = draw.textlength(text, font=font)
-            draw.text((1240 - 120 - width, y), text, font=font, fill=20)
-        elif line:
-            draw.text((120, y), line, font=font, fill=20)
+        left, _, right = line.partition(">")  # ">text": right-aligned (the sender's address)
+        if right:
+            width = draw.textlength(right, font=font)
+            draw.text((1240 - 120 - width, y), right, font=font, fill=20)
+        if left:
+            draw.text((120, y), left, font=font, fill=20)
         y += 46 if line else 40
     rng = random.Random(seed)
     pixels = page.load()

@@ -75,6 +75,23 @@ def test_chinese_letter_facts_and_threading(services: Services) -> None:
     assert follow.result.case_id == first.result.case_id
 
 
+def test_our_address_and_the_senders_side_by_side_are_read_block_by_block(
+        services: Services) -> None:
+    # Rows read straight across would mix the two blocks ("Town Hall Exampleton"); the gutter
+    # between them makes two columns, each its own block.
+    lines = ["City of Example Council>Margaret Thornton", "Customer Services>14 Willow Crescent",
+             "Town Hall>Exampleton", "1 High Street>EX4 7QT", "Example EX1 1AA>Tel 01632 960 123",
+             "", "3 December 2026", "", "Dear Sir or Madam,", "",
+             "There is a large pothole in the road outside my house on Willow Crescent.",
+             "Please repair the road surface soon.", "", "Yours faithfully,", "",
+             "Margaret Thornton"]
+    letter = ingest(services, as_jpeg(letter_image(lines, angle=0.8)), "side-by-side.jpg")
+    assert letter.facts.name == "Margaret Thornton"
+    assert letter.facts.address == "14 Willow Crescent, Exampleton, EX4 7QT"
+    assert letter.facts.phones == ("+441632960123",)
+    assert "Town Hall\n1 High Street" in letter.pages[0].text
+
+
 def test_a_similar_name_at_the_postcode_is_only_a_suggestion(services: Services) -> None:
     ingest(services, as_jpeg(letter_image(english_letter())), "known.jpg")
     other = english_letter(name="Margaret Thornten", street="3 Oak Road",
