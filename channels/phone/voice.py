@@ -89,7 +89,7 @@ class Voice:
             return self.ask_topic(language, tries=0)
         if digit == "3":
             return self.enqueue(call, call.department)
-        return self.menu(language, prefix="not_option")
+        return self.menu(language, prefix="not_option" if digit else "not_heard")
 
     def ask_topic(self, language: str, tries: int, prefix: str = "") -> VoiceResponse:
         response = VoiceResponse()
@@ -259,7 +259,7 @@ class Voice:
 
     def dialled(self, call: CallInfo, outcome: str) -> VoiceResponse:
         """After the <Dial> to an agent's number: done, or back in the queue."""
-        if outcome == "completed":
+        if outcome in ("completed", "answered"):  # the agent picked up and they talked
             calls.update(self.services, call.call_sid, status="completed", ended_at=utcnow())
             response = VoiceResponse()
             response.hangup()
