@@ -107,7 +107,8 @@ class SurveyCallTransport:
         with rest_errors():
             created = self._client.calls.create(
                 to=number, from_=sender, url=f"{base}/twilio/survey/{token}",
-                status_callback=f"{base}/twilio/survey/{token}/status")
+                status_callback=f"{base}/twilio/survey/{token}/status",
+                machine_detection="Enable")  # an answering machine is not asked (AnsweredBy)
         return str(created.sid)
 
     def _write_file(self, message: OutgoingMessage, number: str, token: str) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
+from twilio.twiml.voice_response import VoiceResponse
 
 from caseboard.services import current_services
 from channels.phone.security import twilio_signed
@@ -29,6 +30,16 @@ def survey_call(token: str) -> ResponseReturnValue:
     found = call.survey()
     if found is None:
         return _UNKNOWN
+    answered_by = (request.form.get("AnsweredBy") or "").strip().lower()
+    if answered_by.startswith(("machine", "fax")):
+        # Not a person: nothing is asked or recorded, and the call counts as unanswered
+        # (placed once more later, like a busy line).
+        sid = (request.form.get("CallSid") or "").strip()
+        if sid:
+            call_status(current_services(), found[0], sid, "no-answer")
+        response = VoiceResponse()
+        response.hangup()
+        return reply(response)
     return reply(call.ask(found, _tries()))
 
 

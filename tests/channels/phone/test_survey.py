@@ -19,7 +19,15 @@ from caseboard.satisfaction import SurveySender
 from caseboard.services import Services
 from caseboard.supervisor_models import SupervisorAlert, Survey
 from channels.phone.survey import score_from
-from tests.channels.phone.conftest import PUBLIC, TOKEN, Post, RecordingApi, twiml
+from tests.channels.phone.conftest import (
+    PUBLIC,
+    TOKEN,
+    VOICE,
+    Post,
+    RecordingApi,
+    payload,
+    twiml,
+)
 
 ACCOUNT = "AC" + "c" * 32
 CITIZEN = "+447700900123"
@@ -93,6 +101,7 @@ def test_the_survey_is_one_exact_calls_create(phone_services: Services,
     assert form["To"] == CITIZEN and form["From"] == "+442071838750"
     assert form["Url"] == f"{PUBLIC}/twilio/survey/{token}"
     assert form["StatusCallback"] == f"{PUBLIC}/twilio/survey/{token}/status"
+    assert form["MachineDetection"] == "Enable"
     with phone_services.database.read() as session:
         sent = session.execute(select(Message).where(col(Message.direction) == "out")
                                ).scalar_one()
@@ -190,6 +199,30 @@ def test_a_busy_line_is_called_once_more_later_then_left_alone(
         assert len(session.execute(select(OutboxItem)).scalars().all()) == 2  # no third call
     assert survey(phone_services).score is None
     assert post(status, call(CallSid="CA" + "7" * 32, CallStatus="busy")).status_code == 404
+
+
+def test_an_answering_machine_is_not_asked_and_is_called_again_later(
+        post: Post, phone_services: Services, twilio_api: RecordingApi) -> None:
+    resolved_call(phone_services)
+    token = placed(phone_services, twilio_api)
+    first_sid = "SM" + "1".zfill(32)
+    machine = payload(VOICE, "ivr_callback_8")  # mailroom's AnsweredBy=machine_start
+    as_recorded = twiml(post(f"/twilio/survey/{token}", machine))  # no CallSid in it
+    assert as_recorded.find("Hangup") is not None and as_recorded.find("Gather") is None
+    root = twiml(post(f"/twilio/survey/{token}", dict(machine, **call(CallSid=first_sid))))
+    assert root.find("Hangup") is not None and root.find("Gather") is None
+    assert post(f"/twilio/survey/{token}/status", call(CallSid=first_sid,
+                                                       CallStatus="completed")
+                ).status_code == 204  # the machine "completed" the call: still unanswered
+    with phone_services.database.read() as session:
+        items = session.execute(select(OutboxItem).order_by(col(OutboxItem.id))).scalars().all()
+        first = session.execute(select(Message).where(
+            col(Message.external_id) == first_sid)).scalar_one()
+    assert first.delivery_status == "undelivered"
+    assert len(items) == 2 and items[1].payload["attempt"] == 2
+    assert survey(phone_services).score is None
+    human = twiml(post(f"/twilio/survey/{token}", call(AnsweredBy="human")))
+    assert human.find("Gather") is not None  # a person is asked
 
 
 def test_unsigned_or_forged_survey_webhooks_record_nothing(
