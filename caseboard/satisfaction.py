@@ -180,6 +180,7 @@ def scores_by(session: Session, dimension: str) -> list[dict[str, Any]]:
              .where(col(Survey.score).is_not(None)))
     if dimension == "agent":
         query = query.join(User, col(User.id) == Survey.agent_user_id)
-    rows = session.execute(query.group_by(column).order_by(column))
-    return [{"key": key or "(none)", "average": round(float(avg), 2), "count": int(count)}
-            for key, avg, count in rows]
+    rows = session.execute(query.group_by(column))
+    # Sorted here: the databases put the no-article group (NULL) at opposite ends.
+    return sorted(({"key": key or "(none)", "average": round(float(avg), 2), "count": int(count)}
+                   for key, avg, count in rows), key=lambda row: str(row["key"]))

@@ -10,8 +10,8 @@ from flask.testing import FlaskClient
 from sqlmodel import col, select
 
 from caseboard.contacts import InboundContact, Sender
-from caseboard.models import AuditEvent, Case, OutboxItem, utcnow
-from caseboard.satisfaction import SurveySender, scores_by
+from caseboard.models import AuditEvent, Case, Message, OutboxItem, utcnow
+from caseboard.satisfaction import SurveySender, record_score, scores_by
 from caseboard.services import Services
 from caseboard.supervisor_models import SupervisorAlert, Survey
 from channels.webchat.models import ChatSession, ChatStatus
@@ -170,3 +170,49 @@ def test_an_ended_chat_with_no_other_way_to_ask_is_recorded_not_queued(
         surveys = session.execute(select(Survey)).scalars().all()
     assert len(noted) == 1 and "no channel" in noted[0].details["reason"]
     assert surveys == []
+
+
+def _answered(services: Services, channel: str, article: str | None, score: int) -> None:
+    """A case answered (with a help article, or none) and resolved, its survey scored."""
+    case_id = resolved_case(services, channel)
+    if article is not None:
+        with services.database.write() as session:
+            session.add(Message(case_id=case_id, direction="out", channel=channel,
+                                text="Here is how it works.", article_slug=article,
+                                created_at=utcnow()))
+    sender = SurveySender(services.database, services.config)
+    sender.step()
+    with services.database.write() as session:
+        survey = session.execute(select(Survey).where(col(Survey.case_id) == case_id)
+                                 ).scalar_one()
+        assert survey.id is not None
+        record_score(session, survey.id, score, services.calendar, low_score=1)
+
+
+def test_scores_per_article_and_the_satisfaction_chart(
+        app: Flask, staff: None, services: Services) -> None:
+    for channel, article, score in (("email", "bin-collection", 5), ("sms", "bin-collection", 4),
+                                    ("email", "council-tax", 2), ("sms", None, 3),
+                                    ("sms", None, 1)):
+        _answered(services, channel, article, score)
+    with services.database.read() as session:
+        assert scores_by(session, "article") == [
+            {"key": "(none)", "average": 2.0, "count": 2},
+            {"key": "bin-collection", "average": 4.5, "count": 2},
+            {"key": "council-tax", "average": 2.0, "count": 1}]
+        assert scores_by(session, "channel") == [
+            {"key": "email", "average": 3.5, "count": 2},
+            {"key": "sms", "average": 2.67, "count": 3}]
+    supervisor = app.test_client()
+    assert sign_in(supervisor, "bob") == 303
+    page = supervisor.get("/supervisor/satisfaction").get_data(as_text=True)
+    table = page.split('id="by-article"')[1].split("</table>")[0]
+    assert "<td>bin-collection</td><td>4.5</td><td>2</td>" in table
+    assert "<td>council-tax</td><td>2.0</td><td>1</td>" in table
+    chart = supervisor.get("/supervisor/charts").get_data(as_text=True)
+    bars = chart.split("Average satisfaction by channel (1-5)")[1].split("</svg>")[0]
+    heights = {label: height for height, label in re.findall(
+        r'height="([\d.]+)" fill="[^"]+"><title>(\w+): ', bars)}
+    # Bars are drawn on a 1-5 scale 160 px tall: 3.5 → 112 px, 2.67 → 85.4 px.
+    assert heights == {"email": "112.0", "sms": "85.4"}
+    assert "<title>email: 3.5</title>" in bars and "<title>sms: 2.67</title>" in bars
