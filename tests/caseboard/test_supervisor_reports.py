@@ -10,6 +10,7 @@ import io
 from flask.testing import FlaskClient
 
 from caseboard.contacts import InboundContact, Sender
+from caseboard.models import Case
 from caseboard.reports import COLUMNS, case_rows
 from caseboard.services import Services
 from caseboard.supervisor_models import Survey
@@ -75,3 +76,61 @@ def test_monthly_summary_counts_each_month(client: FlaskClient, staff: None,
     october = client.get("/supervisor/reports?month=2026-10").get_data(as_text=True)
     assert october.split('<tr data-department="housing">')[1].split("</td>")[1].endswith(">1")
     assert client.get("/supervisor/reports?month=November").status_code == 400
+
+
+def _at(day: int, hour: int, minute: int = 0, month: int = 11, year: int = 2026) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, tzinfo=dt.UTC)
+
+
+def test_csv_service_times_and_time_limit_outcomes(client: FlaskClient, staff: None,
+                                                   services: Services) -> None:
+    """Hand-built clocks: answered and resolved in time, both late, still running, no limit,
+    and closed (without a resolution) in time."""
+    plans: dict[str, dict[str, object]] = {
+        "in_time": dict(created_at=_at(2, 9), first_response_due=_at(2, 17),
+                        first_response_at=_at(2, 10, 30), resolution_due=_at(9, 17),
+                        resolved_at=_at(5, 12), status="resolved"),
+        "late": dict(created_at=_at(3, 9), first_response_due=_at(3, 12),
+                     first_response_at=_at(3, 15, 45), resolution_due=_at(4, 17),
+                     resolved_at=_at(6, 8), status="resolved", return_count=2),
+        "running": dict(created_at=_at(20, 9), first_response_due=_at(20, 17),
+                        first_response_at=_at(20, 9, 5), resolution_due=_at(10, 17, 0, 1, 2027),
+                        resolved_at=None, status="in_progress"),
+        "no_limit": dict(created_at=_at(21, 9), first_response_due=None,
+                         first_response_at=None, resolution_due=None, resolved_at=None),
+        "closed": dict(created_at=_at(22, 9), first_response_due=_at(22, 17),
+                       first_response_at=_at(22, 11), resolution_due=_at(29, 17),
+                       resolved_at=None, closed_at=_at(23, 10), status="closed"),
+    }
+    references = {}
+    for name, plan in plans.items():
+        created = plan["created_at"]
+        assert isinstance(created, dt.datetime)
+        made = services.intake.take(InboundContact(
+            "email", f"csv-{name}", Sender(email=f"{name}@mail.example"),
+            text="My kitchen ceiling leaks", subject="Repair", explicit_department="housing",
+            explicit_service="housing-repair", received_at=created))
+        references[name] = made.reference
+        with services.database.write() as session:
+            case = session.get(Case, made.case_id)
+            assert case is not None
+            for field, value in plan.items():
+                setattr(case, field, value)
+            session.add(case)
+    assert sign_in(client, "bob") == 303
+    answer = client.get("/supervisor/reports/cases.csv?from=2026-11-01&to=2026-11-30")
+    rows = {r["reference"]: r for r in csv.DictReader(io.StringIO(answer.get_data(as_text=True)))}
+    got = {name: rows[reference] for name, reference in references.items()}
+    assert {r["service"] for r in got.values()} == {"housing-repair"}
+    assert (got["in_time"]["first_response_at"], got["in_time"]["resolved_at"]) \
+        == ("2026-11-02T10:30:00+00:00", "2026-11-05T12:00:00+00:00")
+    assert (got["in_time"]["first_response_due"], got["in_time"]["resolution_due"]) \
+        == ("2026-11-02T17:00:00+00:00", "2026-11-09T17:00:00+00:00")
+    outcomes = {name: (r["first_response_outcome"], r["resolution_outcome"])
+                for name, r in got.items()}
+    assert outcomes == {"in_time": ("met", "met"), "late": ("breached", "breached"),
+                        "running": ("met", "open"), "no_limit": ("", ""),
+                        "closed": ("met", "met")}
+    assert got["late"]["returns"] == "2" and got["late"]["status"] == "resolved"
+    assert got["closed"]["closed_at"] == "2026-11-23T10:00:00+00:00"
+    assert got["closed"]["resolved_at"] == "" and got["no_limit"]["resolution_due"] == ""
