@@ -248,7 +248,7 @@ def cmd_ingest_letter(config: Any, args: argparse.Namespace) -> int:
 def cmd_smtp(config: Any, args: argparse.Namespace) -> int:
     from channels.email.cli import run_smtp
 
-    return run_smtp(config)
+    return run_smtp(config, args.processes)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -270,7 +270,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--expires-days", type=int, default=0)
     sub.add_parser("seed-demo", help="create the demo users and cases")
     sub.add_parser("migrate", help="bring the database schema up to date")
-    sub.add_parser("smtp", help="run only the SMTP intake (for more intake nodes)")
+    p = sub.add_parser("smtp", help="run only the SMTP intake (for more intake nodes)")
+    p.add_argument("--processes", type=int, help="processes on the port (smtp.processes)")
     p = sub.add_parser("ingest-letter", help="read scanned letters (files or folders)")
     p.add_argument("paths", nargs="+", help="PDF, TIFF, PNG or JPEG files, or folders")
     p = sub.add_parser("train-router",

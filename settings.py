@@ -116,6 +116,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("smtp.tls_key", str, "", "PEM private key for STARTTLS"),
     Setting("smtp.ack_limit_per_hour", int, 5,
             "Acknowledgements sent to one address per hour at most", _positive),
+    Setting("smtp.processes", int, 1,
+            "SMTP intake processes sharing the port (SO_REUSEPORT)", _positive),
     Setting("relay.host", str, "",
             "SMTP relay for outgoing mail; empty writes .eml files to data/outbox-mail"),
     Setting("relay.port", int, 587, "Port of the SMTP relay", _port),

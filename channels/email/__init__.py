@@ -14,9 +14,11 @@ from caseboard.services import Services
 
 
 def init_channel(app: Any, services: Services) -> None:
+    from channels.email.cli import smtp_server
     from channels.email.outbound import EmailTransport
-    from channels.email.server import SmtpService
 
     register_transport("email", EmailTransport(services.config, services.database))
     if not any(s.name == "smtp" for s in services.background):
-        services.background.append(SmtpService(services))
+        # serve migrates before it starts background services, so processes may take mail.
+        services.background.append(
+            smtp_server(services.config, services, services.config["smtp.processes"]))

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import ssl
+import time
+from collections.abc import Awaitable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -69,16 +72,37 @@ def tls_context(config: Config) -> ssl.SSLContext | None:
     return context
 
 
+class SharedPortController(Controller):
+    """A listener on a port that other processes listen on too (SO_REUSEPORT): the kernel
+    spreads new connections over them (channels/email/processes.py)."""
+
+    def _create_server(self) -> Awaitable[asyncio.AbstractServer]:
+        return self.loop.create_server(self._factory_invoker, host=self.hostname,
+                                       port=self.port, ssl=self.ssl_context, reuse_port=True)
+
+    def _trigger_server(self) -> None:
+        # aiosmtpd connects once to see its server answer; here that connection may reach
+        # a sibling process, so connect (from a new source port each time) until ours did.
+        deadline = time.monotonic() + self.ready_timeout
+        while not self._factory_invoked.is_set() and time.monotonic() < deadline:
+            with socket.create_connection((self.hostname, self.port), 1.0) as probe:
+                probe.recv(1024)
+            self._factory_invoked.wait(0.05)
+
+
 class SmtpService:
-    """The SMTP server as one of `serve`'s background services (or alone: `app.py smtp`)."""
+    """The SMTP server as one of `serve`'s background services (or alone: `app.py smtp`).
+
+    `shared_port`: one of several processes listening on the same port."""
 
     name = "smtp"
 
     def __init__(self, services: Services, host: str | None = None,
-                 port: int | None = None) -> None:
+                 port: int | None = None, shared_port: bool = False) -> None:
         self.services = services
         self.host = host or services.config["smtp.host"]
         self.port = port or services.config["smtp.port"]
+        self.shared_port = shared_port
         self.tls = tls_context(services.config)  # a bad certificate stops start-up here
         self.handler: Handler | None = None
         self.controller: Controller | None = None
@@ -87,7 +111,8 @@ class SmtpService:
         config = self.services.config
         options: dict[str, Any] = {"tls_context": self.tls} if self.tls is not None else {}
         self.handler = Handler(self.services)
-        self.controller = Controller(
+        kind = SharedPortController if self.shared_port else Controller
+        self.controller = kind(
             self.handler, hostname=self.host, port=self.port,
             server_hostname=config["smtp.domain"], ident="contact centre",
             data_size_limit=config["smtp.max_message_bytes"], decode_data=False,
