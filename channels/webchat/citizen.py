@@ -21,6 +21,8 @@ from channels.webchat.store import ChatError, LineView, clean_client_id
 from channels.webchat.streams import StreamParts, last_event_id, refresh_seconds, stream
 from knowledge_base.articles import KbError
 
+SURVEY_REFRESH_SECONDS = 5.0
+
 pages = Blueprint("webchat", __name__, url_prefix="/chat", template_folder="templates",
                   static_folder="static", static_url_path="/static")
 api = Blueprint("webchat_api", __name__, url_prefix="/chat/api")
@@ -211,6 +213,15 @@ def end() -> ResponseReturnValue:
     return jsonify(state=_state(_session_id()))
 
 
+@api.post("/survey")
+def survey() -> ResponseReturnValue:
+    """The citizen's score for the question at the end of the chat (the first one counts)."""
+    data = _body()
+    session_id = _session_id()
+    line, score = _chat().surveys.answer(session_id, data.get("token"), data.get("score"))
+    return jsonify(line=line.as_dict(), score=score, state=_state(session_id))
+
+
 @api.get("/events")
 def events() -> ResponseReturnValue:
     session_id = _session_id()
@@ -230,6 +241,8 @@ def events() -> ResponseReturnValue:
         or state.get("status") == "queued" else (mine,),
         wanted=lambda _line, _state: True,
         view=lambda line: {k: v for k, v in line.items() if k != "session"},
-        refresh_seconds=lambda state: refresh_seconds(bool(state.get("agent_typing"))))
+        # Waiting for the question after the end: look again soon, the wait has a limit.
+        refresh_seconds=lambda state: SURVEY_REFRESH_SECONDS if state.get("awaiting_survey")
+        else refresh_seconds(bool(state.get("agent_typing"))))
     return Response(stream(chat.bus, parts, cursor), mimetype="text/event-stream",
                     headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

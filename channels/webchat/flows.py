@@ -311,7 +311,8 @@ class ChatFlows:
         """End the chat; its transcript goes on the case as a note with the lines."""
         table = table_of(ChatSession)
         session.connection().execute(sa.update(table).where(table.c.id == chat.id).values(
-            status=ChatStatus.ENDED, ended_reason=reason, ended_at=utcnow()))
+            status=ChatStatus.ENDED, ended_reason=reason, ended_at=utcnow(),
+            case_id=chat.case_id))  # a self-service chat's case is made as it ends
         self.store.system_line(session, chat, phrases.of(chat.language).ended)
         if chat.case_id is None:
             return

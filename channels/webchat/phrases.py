@@ -14,6 +14,8 @@ class ChatPhrases:
     contact_saved: str
     acknowledged: str
     transcript_subject: str
+    survey: str
+    survey_thanks: str
 
 
 PHRASES = {
@@ -27,6 +29,9 @@ PHRASES = {
         contact_saved="Thank you: we will reply to {where}.",
         acknowledged="We have your message: reference {reference}.",
         transcript_subject="Chat transcript",
+        survey=("How satisfied are you with how we handled {reference}? "
+                "Choose 1 (not at all) to 5 (very)."),
+        survey_thanks="Thank you for your answer: {score} out of 5.",
     ),
     "zh": ChatPhrases(
         queued="谢谢。工作人员将很快为您服务。您的受理编号是{reference}。",
@@ -37,6 +42,8 @@ PHRASES = {
         contact_saved="谢谢：我们会答复到{where}。",
         acknowledged="我们已收到您的留言：受理编号{reference}。",
         transcript_subject="对话记录",
+        survey="您对我们处理 {reference} 的满意度如何？请选择 1（很不满意）到 5（非常满意）。",
+        survey_thanks="感谢您的评价：{score} 分（满分 5 分）。",
     ),
 }
 

@@ -8,12 +8,13 @@ from sqlmodel import col, or_, select
 
 from caseboard.models import Case, User
 from caseboard.services import Services
-from channels.webchat import tokens
+from channels.webchat import survey, tokens
 from channels.webchat.bus import ChatBus
 from channels.webchat.feed import ChatFeed
 from channels.webchat.flows import ChatFlows, chat_capacity
 from channels.webchat.models import ChatSession, ChatStatus
 from channels.webchat.store import ChatStore, is_typing
+from channels.webchat.survey import ChatSurveys
 from channels.webchat.transport import ChatTransport
 
 
@@ -30,6 +31,7 @@ class ChatService:
         self.store = ChatStore(services, self.bus, self.feed.published)
         self.transport = ChatTransport(self.store)
         self.flows = ChatFlows(self.store, self.transport)
+        self.surveys = ChatSurveys(self.store, secret)
         self.secret = secret
         self.allowed_origins = parse_origins(services.config["chat.allowed_origins"])
         self.max_age = float(services.config["chat.session_hours"]) * 3600
@@ -50,11 +52,14 @@ class ChatService:
             if chat.agent_user_id is not None:
                 user = session.get(User, chat.agent_user_id)
                 agent = (user.display_name or user.username) if user else ""
+            waiting_for_survey = survey.awaiting_survey(session, chat)
         return {"status": chat.status, "language": chat.language, "name": chat.display_name,
                 "reference": reference, "agent": agent,
                 "position": self.store.queue_position(chat),
                 "agent_typing": is_typing(chat.agent_typing_at),
-                "contact": chat.contact_email or chat.contact_phone}
+                "contact": chat.contact_email or chat.contact_phone,
+                # Ended just now: the satisfaction question is on its way, keep listening.
+                "awaiting_survey": waiting_for_survey}
 
     def agent_state(self, user: User, departments: set[str]) -> dict[str, Any]:
         """The agent's live chats and the chats waiting in their departments."""

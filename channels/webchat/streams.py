@@ -85,7 +85,9 @@ def stream(bus: ChatBus, parts: StreamParts, cursor: int) -> Iterator[str]:
             if catch_up:
                 catch_up = False
                 lines = parts.read_lines(cursor) + lines
-            ended = state is not None and state.get("status") == "ended"
+            # An ended chat's stream stays while the satisfaction question is on its way.
+            ended = state is not None and state.get("status") == "ended" \
+                and not state.get("awaiting_survey")
             if ended:  # the last lines may still be on their way from the bus
                 lines += parts.read_lines(cursor)
             for line in lines:

@@ -2,7 +2,8 @@
 
 The recipient is the chat session id (the citizen's chat identity). A chat that has ended
 cannot show anything: that is permanent, the case page shows the failure and the agent
-answers on another channel.
+answers on another channel. The one exception is the satisfaction question (kind "survey"),
+which is asked at the end of the chat: a chat that ended just now still shows it (survey.py).
 
 An agent's live chat line is an outbox item too (DESIGN.md invariant 3), written with its
 Message. deliver_now() sends it straight after that commit, so the chat is not slowed by the
@@ -21,7 +22,7 @@ from sqlmodel import Session, col, select
 
 from caseboard.models import Message, OutboxItem, table_of, utcnow
 from caseboard.outbox import OutgoingMessage, PermanentSendError
-from channels.webchat import phrases
+from channels.webchat import phrases, survey
 from channels.webchat.models import ChatLine, ChatSession, ChatStatus
 from channels.webchat.store import ChatStore, LineView
 
@@ -39,6 +40,8 @@ class ChatTransport:
         with self.store.database.write() as session:
             line = self._line(session, message.recipient, message.outbox_id, message.kind,
                               message.payload, message.message_id)
+        if message.kind == "survey":  # the widget waiting for it may stop listening now
+            self.store.wake(self.store.get(message.recipient))
         return f"chatline-{line.id}"
 
     def deliver_now(self, outbox_id: int) -> LineView:
@@ -62,12 +65,19 @@ class ChatTransport:
         chat = session.get(ChatSession, recipient)
         if chat is None:
             raise PermanentSendError(f"no chat session {recipient!r}")
-        client_id = str(payload.get("client_id") or f"outbox-{outbox_id}")
+        if kind == "survey":
+            client_id = survey.SURVEY_PREFIX + str(payload.get("token") or "")
+        else:
+            client_id = str(payload.get("client_id") or f"outbox-{outbox_id}")
         existing = session.execute(select(ChatLine).where(
             col(ChatLine.session_id) == chat.id, col(ChatLine.client_id) == client_id)
         ).scalar_one_or_none()
         if existing is not None:  # delivered before (by the other way, or a retried send)
             return LineView.of(existing)
+        if kind == "survey":
+            if not payload.get("token") or not survey.may_show(chat):
+                raise PermanentSendError("the chat has ended; ask on another channel")
+            return survey.survey_line(self.store, session, chat, payload)
         if chat.status == ChatStatus.ENDED:
             raise PermanentSendError("the chat has ended; answer on another channel")
         if kind == "acknowledgement":

@@ -14,7 +14,8 @@
       message_case: "Leave an email address or phone number for the reply.",
       email: "Email address", phone: "Phone number", save: "Save", transcript: "Email me the transcript",
       sent: "sent", failed: "not sent, retrying", open: "Chat", close: "Close", thanks: "Glad we could help. Your reference is {ref}.",
-      suggestions: "Suggested answers", reconnecting: "Connection lost, reconnecting…", newchat: "Start a new chat"},
+      suggestions: "Suggested answers", reconnecting: "Connection lost, reconnecting…", newchat: "Start a new chat",
+      score: "Your score", scoreOf: "{n} of 5", unreachable: "The chat cannot be reached from here right now. Please try again later."},
     zh: {title: "在线咨询", name: "您的称呼（可选）", question: "您的问题",
       hint: "输入时会显示相关的帮助文章。", answered: "这解答了我的问题",
       person: "转人工服务", message: "您的消息", send: "发送", end: "结束对话",
@@ -23,7 +24,8 @@
       message_case: "请留下电子邮件或电话号码，以便我们答复。",
       email: "电子邮件", phone: "电话号码", save: "保存", transcript: "把对话记录发到我的邮箱",
       sent: "已发送", failed: "未发送，正在重试", open: "咨询", close: "关闭", thanks: "很高兴能帮到您。受理编号：{ref}。",
-      suggestions: "推荐答案", reconnecting: "连接中断，正在重新连接…", newchat: "开始新的对话"}
+      suggestions: "推荐答案", reconnecting: "连接中断，正在重新连接…", newchat: "开始新的对话",
+      score: "您的评分", scoreOf: "{n} 分（满分 5 分）", unreachable: "目前无法从此页面连接在线咨询，请稍后再试。"}
   };
   var root = document.getElementById("cc-chat");
   var embedded = !root;
@@ -79,7 +81,8 @@
     "#cc-chat .log li{margin:.3rem 0;padding:.4rem .6rem;border-radius:.5rem;background:#eef3f7;white-space:pre-wrap;overflow-wrap:anywhere}" +
     "#cc-chat .log li.citizen{background:#dff0d8;margin-left:2rem}#cc-chat .log li.system{background:none;font-style:italic;color:#555}" +
     "#cc-chat .who{display:block;font-size:.8em;color:#555}#cc-chat .tick{font-size:.75em;color:#555;margin-left:.4rem}" +
-    "#cc-chat .article{border:1px solid #ccd;border-radius:.4rem;padding:.5rem;margin:.4rem 0}#cc-chat [hidden]{display:none}");
+    "#cc-chat .article{border:1px solid #ccd;border-radius:.4rem;padding:.5rem;margin:.4rem 0}#cc-chat [hidden]{display:none}" +
+    "#cc-chat .log li.survey{background:#fff6d6}#cc-chat .cc-score button{min-width:2.6rem}");
   root.appendChild(css);
   root.setAttribute("lang", lang === "zh" ? "zh-Hans" : "en");
   root.appendChild(el("h1", {style: "font-size:1.3rem;margin:.2rem 0"}, W.title));
@@ -138,7 +141,9 @@
 
   function focusFirst() { (talk.hidden ? question : message).focus(); }
   function say(text) { status.textContent = text; }
-  function error(e) { say(e.message || String(e)); }
+  // A refused origin or a network failure reaches the page as a TypeError with no message
+  // meant for people.
+  function error(e) { say(e instanceof TypeError ? W.unreachable : (e.message || String(e))); }
 
   // ---- lines and state
   function addLine(line) {
@@ -151,11 +156,29 @@
     item.textContent = "";
     if (line.author !== "system") { item.appendChild(el("span", {"class": "who"}, line.name || (line.author === "citizen" ? (lang === "zh" ? "您" : "You") : ""))); }
     item.appendChild(document.createTextNode(line.text));
+    if (line.author === "survey") { item.appendChild(scoreButtons(line.client_id.slice(7))); }
+    if (line.client_id.indexOf("scored-") === 0) { answered(); }
     if (line.author === "citizen") { item.appendChild(el("span", {"class": "tick"}, "✓ " + W.sent)); }
     if (mine) { pending = pending.filter(function (p) { return p !== mine; }); }
     else { log.appendChild(item); }
     log.scrollTop = log.scrollHeight;
   }
+  // The satisfaction question at the end of the chat: five buttons, the first click counts.
+  function scoreButtons(surveyToken) {
+    var group = el("div", {role: "group", "class": "cc-score", "aria-label": W.score});
+    [1, 2, 3, 4, 5].forEach(function (n) {
+      var b = el("button", {type: "button", "data-score": String(n), "aria-label": W.scoreOf.replace("{n}", n)}, String(n));
+      b.addEventListener("click", function () {
+        api("/survey", {token: surveyToken, score: n}).then(function (d) { addLine(d.line); }).catch(error);
+      });
+      group.appendChild(b);
+    });
+    return group;
+  }
+  function answered() {
+    Array.prototype.forEach.call(log.querySelectorAll(".cc-score button"), function (b) { b.disabled = true; });
+  }
+  function listening(s) { return s.status !== "ended" || !!s.awaiting_survey; }
   function showState(s) {
     state = s;
     var handed = s.status && s.status !== "self_service";
@@ -169,24 +192,30 @@
     else if (s.status === "live") { say(W.live.replace("{agent}", s.agent)); }
     else if (s.status === "ended") { say(W.ended); }
     else if (s.status === "message") { say(W.message_case); }
+    if (source && !listening(s)) { source.close(); source = null; }
   }
   function connect() {
     if (source) { source.close(); }
     source = new EventSource(base + "/chat/api/events?token=" + encodeURIComponent(token) + "&after=" + lastId);
     source.addEventListener("line", function (e) { addLine(JSON.parse(e.data)); });
     source.addEventListener("state", function (e) { showState(JSON.parse(e.data)); });
+    source.onopen = function () { showState(state); resendPending(); };
     source.onerror = function () {
-      if (state.status === "ended") { source.close(); return; }
+      if (!listening(state)) { source.close(); source = null; return; }
       say(W.reconnecting);
-      // EventSource retries by itself (Last-Event-ID resumes); resend what was not ticked.
-      setTimeout(resendPending, 1500);
+      // EventSource retries by itself (Last-Event-ID resumes); if it gave up, start again.
+      var gone = source;
+      setTimeout(function () {
+        if (source === gone && gone.readyState === EventSource.CLOSED) { connect(); }
+        resendPending();
+      }, 1500);
     };
   }
   function load() {
     return api("/history").then(function (data) {
       data.lines.forEach(addLine);
       showState(data.state);
-      if (data.state.status !== "self_service" && data.state.status !== "ended") { connect(); }
+      if (data.state.status !== "self_service" && listening(data.state)) { connect(); }
     });
   }
   function start() {
@@ -282,6 +311,10 @@
   restart.addEventListener("click", function () {
     localStorage.removeItem(KEY); token = ""; log.textContent = ""; seen = {}; lastId = 0;
     question.value = ""; suggestions.textContent = ""; showState({status: "self_service"}); question.focus();
+  });
+
+  window.addEventListener("online", function () {
+    if (token && listening(state) && state.status !== "self_service" && (!source || source.readyState === EventSource.CLOSED)) { connect(); }
   });
 
   if (token) {
