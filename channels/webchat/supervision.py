@@ -13,6 +13,7 @@ import datetime as dt
 from sqlmodel import Session, col, func, select
 
 from channels.webchat.models import ChatSession, ChatStatus
+from channels.webchat.survey import can_ask_in_chat
 
 
 def chats_waiting(session: Session) -> dict[str, tuple[int, dt.datetime | None]]:
@@ -25,7 +26,7 @@ def chats_waiting(session: Session) -> dict[str, tuple[int, dt.datetime | None]]
 
 
 def citizen_in_chat(session: Session, chat_session_id: str) -> bool:
-    """True while an agent and the citizen are in the chat: a question put there now is
-    seen. An ended chat refuses lines, and a queued or message chat's citizen may be gone."""
-    chat = session.get(ChatSession, chat_session_id)
-    return chat is not None and chat.status == ChatStatus.LIVE
+    """True while an agent and the citizen are in the chat, and for a short while after its
+    end (the widget waits for the question then: survey.py); a chat that ended longer ago, or
+    a queued or message chat, may have lost its citizen."""
+    return can_ask_in_chat(session, chat_session_id)
