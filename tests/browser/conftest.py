@@ -46,6 +46,7 @@ class LiveServer:
     url: str
     config: Config
     services: Services
+    app: Any  # the Flask app, for a test to look at (or adjust) what it serves
 
 
 @pytest.fixture(scope="session")
@@ -67,7 +68,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
                                 name="live-outbox", daemon=True)]
     for thread in threads:
         thread.start()
-    yield LiveServer(url=f"http://127.0.0.1:{port}", config=config, services=services)
+    yield LiveServer(url=f"http://127.0.0.1:{port}", config=config, services=services, app=app)
     stop.set()
     server.shutdown()
     for thread in threads:
