@@ -19,13 +19,23 @@ from sqlmodel import Session, col, select
 from caseboard import audit, outbox, workflow
 from caseboard.audit_feed import fold_next
 from caseboard.db import Database
-from caseboard.models import AuditEvent, Case, CaseStatus, CitizenIdentity, Message, User, utcnow
+from caseboard.models import (
+    AuditEvent,
+    Case,
+    CaseStatus,
+    CitizenIdentity,
+    Message,
+    OutboxItem,
+    User,
+    utcnow,
+)
 from caseboard.supervisor_models import SupervisorAlert, Survey
 from caseboard.timelimits import BusinessCalendar
 from settings import Config
 
 CURSOR = "survey"
 SCORES = (1, 2, 3, 4, 5)
+FOLLOW_UP_BATCH = 100
 # The channel that asks, and the identity it needs, per case channel. A phone case is asked
 # by an automated call (channels/phone/survey.py); a chat case in its chat while the citizen is
 # still there (register_can_ask), else by email or SMS.
@@ -80,7 +90,47 @@ class SurveySender:
         self.config = config
 
     def step(self) -> bool:
-        return fold_next(self.database, CURSOR, self.fold)
+        more = fold_next(self.database, CURSOR, self.fold)
+        return self.follow_up() or more
+
+    def follow_up(self, batch: int = FOLLOW_UP_BATCH) -> bool:
+        """Questions whose channel has answered: sent ones are done; one refused (a chat gone,
+        a bad address, a number that cannot take calls) is asked again the next way there is,
+        or recorded as not asked. True when a full batch was looked at."""
+        with self.database.write() as session:
+            query = (select(Survey, OutboxItem)
+                     .join(OutboxItem, col(OutboxItem.id) == col(Survey.outbox_id))
+                     .where(col(Survey.outbox_id).is_not(None),
+                            col(OutboxItem.status).in_(("sent", "failed")))
+                     .order_by(col(Survey.outbox_id)).limit(batch))
+            if not self.database.is_sqlite:  # two senders never re-ask one survey twice
+                query = query.with_for_update(of=Survey, skip_locked=True)
+            rows = session.execute(query).all()
+            for survey, item in rows:
+                survey.outbox_id = None
+                if item.status == "failed" and survey.score is None:
+                    self._ask_again(session, survey, item)
+                session.add(survey)
+        return len(rows) == batch
+
+    def _ask_again(self, session: Session, survey: Survey, refused: OutboxItem) -> None:
+        case = session.get(Case, survey.case_id)
+        assert case is not None
+        refused_on, error = refused.channel, refused.last_error
+        tried = tuple(survey.asked_on.split())
+        target = _recipient(session, case, tried)
+        if target is None:
+            audit.record(session, case.id, "system", "survey_not_asked", refused_on,
+                         survey_id=survey.id, reason=f"{refused_on} refused ({error}) "
+                         "and no other channel can reach the citizen")
+            return
+        channel, recipient = target
+        survey.outbox_id = outbox.enqueue(session, case_id=survey.case_id, channel=channel,
+                                          recipient=recipient, kind="survey",
+                                          payload=dict(refused.payload))
+        survey.asked_on = " ".join((*tried, channel))
+        audit.record(session, case.id, "system", "survey_queued", channel,
+                     survey_id=survey.id, instead_of=refused_on, because=error)
 
     def fold(self, session: Session, events: list[AuditEvent]) -> None:
         secret = signing_key(self.config)
@@ -118,12 +168,17 @@ class SurveySender:
                    "subject": subject,
                    "score_urls": {str(s): f"{url}?score={s}" for s in SCORES},
                    "text": QUESTION[language].format(reference=case.reference, url=url)}
-        outbox.enqueue(session, case_id=case_id, channel=channel, recipient=recipient,
-                       kind="survey", payload=payload)
+        survey.outbox_id = outbox.enqueue(session, case_id=case_id, channel=channel,
+                                          recipient=recipient, kind="survey", payload=payload)
+        survey.asked_on = channel
+        session.add(survey)
         audit.record(session, case_id, "system", "survey_queued", channel, survey_id=survey.id)
 
 
-def _recipient(session: Session, case: Case) -> tuple[str, str] | None:
+def _recipient(session: Session, case: Case, tried: tuple[str, ...] = ()
+               ) -> tuple[str, str] | None:
+    """The channel and recipient to ask on: the case's own channel if it can still ask,
+    else email, else SMS; never one in `tried`."""
     identities = dict(session.execute(
         select(CitizenIdentity.kind, CitizenIdentity.value)
         .where(col(CitizenIdentity.citizen_id) == case.citizen_id)
@@ -131,10 +186,10 @@ def _recipient(session: Session, case: Case) -> tuple[str, str] | None:
     channel, kind = _ASK_ON.get(case.channel, ("", ""))
     value = identities.get(kind) if kind else None
     check = _can_ask.get(channel)
-    if value and (check is None or check(session, value)):
+    if value and channel not in tried and (check is None or check(session, value)):
         return channel, value
     for channel, fallback in _FALLBACK:
-        if identities.get(fallback):
+        if identities.get(fallback) and channel not in tried:
             return channel, identities[fallback]
     return None
 

@@ -158,3 +158,7 @@ class Survey(SQLModel, table=True):
     score: int | None = None
     created_at: dt.datetime = time_field(False, False)
     answered_at: dt.datetime | None = time_field(True, False)
+    # The outbox item asking now, until it is sent or refused (then the next way is tried):
+    # only questions on their way have one, so following them up reads a handful of rows.
+    outbox_id: int | None = Field(default=None, index=True)
+    asked_on: str = Field(default="", max_length=64)  # the channels tried, in order

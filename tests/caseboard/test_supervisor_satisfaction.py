@@ -3,7 +3,9 @@ the signed public link (GET asks, POST with CSRF records), a low score reopens t
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -11,6 +13,7 @@ from sqlmodel import col, select
 
 from caseboard.contacts import InboundContact, Sender
 from caseboard.models import AuditEvent, Case, Message, OutboxItem, utcnow
+from caseboard.outbox import Dispatcher, OutgoingMessage, PermanentSendError
 from caseboard.satisfaction import SurveySender, record_score, scores_by
 from caseboard.services import Services
 from caseboard.supervisor_models import SupervisorAlert, Survey
@@ -126,9 +129,11 @@ def _chat_case(services: Services, chat: str, status: str, **identities: str) ->
     case = services.intake.take(InboundContact(
         "webchat", f"{chat}:1", Sender(chat_session=chat, **identities),
         text="Can someone help with my council tax?", explicit_department="housing"))
-    with services.database.write() as session:
+    ended = utcnow() - dt.timedelta(hours=1) if status == ChatStatus.ENDED else None
+    with services.database.write() as session:  # an ended chat ended an hour ago: gone
         session.add(ChatSession(id=chat, status=status, case_id=case.case_id,
-                                department_id="housing", created_at=utcnow()))
+                                department_id="housing", created_at=utcnow(),
+                                ended_at=ended, ended_reason="ended_by_agent" if ended else ""))
     give(services, case.case_id, "alice")
     for action in ("accept", "start", "resolve"):
         act(services, case.case_id, action)
@@ -216,3 +221,84 @@ def test_scores_per_article_and_the_satisfaction_chart(
     # Bars are drawn on a 1-5 scale 160 px tall: 3.5 → 112 px, 2.67 → 85.4 px.
     assert heights == {"email": "112.0", "sms": "85.4"}
     assert "<title>email: 3.5</title>" in bars and "<title>sms: 2.67</title>" in bars
+
+
+def drain(dispatcher: Dispatcher) -> None:
+    while dispatcher.send_one():
+        pass
+
+
+def _refuse(message: OutgoingMessage) -> str:
+    raise PermanentSendError(f"{message.recipient} cannot be reached")
+
+
+def _trail(services: Services, case_id: int) -> list[tuple[str, str, dict[str, Any]]]:
+    with services.database.read() as session:
+        return [(e.action, e.channel, e.details) for e in session.execute(
+            select(AuditEvent).where(col(AuditEvent.case_id) == case_id,
+                                     col(AuditEvent.action).startswith("survey_"))
+            .order_by(col(AuditEvent.id))).scalars()]
+
+
+def test_a_refused_question_is_asked_the_next_way_then_recorded_as_not_asked(
+        app: Flask, staff: None, services: Services) -> None:
+    case = services.intake.take(InboundContact(
+        "email", "refused-1", Sender(email="gone@mail.example", phone="+447700900777"),
+        text="Repair please", subject="Repair", explicit_department="housing"))
+    give(services, case.case_id, "alice")
+    for action in ("accept", "start", "resolve"):
+        act(services, case.case_id, action)
+    sender = SurveySender(services.database, services.config)
+    dispatcher = Dispatcher(services.database, 3, {"email": _refuse, "sms": _refuse})
+    sender.step()
+    drain(dispatcher)  # the email bounces for good (and the acknowledgement before it)
+    sender.step()
+    first, second = survey_items(services)
+    assert (first.channel, first.status, second.channel, second.recipient) \
+        == ("email", "failed", "sms", "+447700900777")
+    assert second.payload["token"] == first.payload["token"]  # the same survey, the same link
+    drain(dispatcher)  # the SMS is refused too: nothing is left to try
+    sender.step()
+    sender.step()
+    assert len(survey_items(services)) == 2
+    with services.database.read() as session:
+        survey = session.execute(select(Survey)).scalar_one()
+    assert (survey.asked_on, survey.outbox_id) == ("email sms", None)
+    trail = _trail(services, case.case_id)
+    assert [(action, channel) for action, channel, _ in trail] == [
+        ("survey_queued", "email"), ("survey_queued", "sms"), ("survey_not_asked", "sms")]
+    assert trail[1][2]["instead_of"] == "email"
+    assert "gone@mail.example cannot be reached" in trail[1][2]["because"]
+
+
+def test_a_question_that_was_sent_is_left_alone(app: Flask, staff: None,
+                                                 services: Services) -> None:
+    resolved_case(services, "email")
+    sender = SurveySender(services.database, services.config)
+    sender.step()
+    drain(Dispatcher(services.database, 3, {"email": lambda message: "sent-1"}))
+    sender.step()
+    [item] = survey_items(services)
+    with services.database.read() as session:
+        survey = session.execute(select(Survey)).scalar_one()
+    assert (item.status, survey.outbox_id, survey.asked_on) == ("sent", None, "email")
+
+
+def test_a_chat_that_ends_before_its_question_is_shown_falls_back_to_email(
+        app: Flask, staff: None, services: Services) -> None:
+    case_id = _chat_case(services, "chat-ends-later", ChatStatus.LIVE, email="late@mail.example")
+    sender = SurveySender(services.database, services.config)
+    sender.step()  # the chat is live: asked there
+    with services.database.write() as session:  # ... but the citizen leaves, long ago
+        chat = session.get(ChatSession, "chat-ends-later")
+        assert chat is not None
+        chat.status, chat.ended_at = ChatStatus.ENDED, utcnow() - dt.timedelta(hours=1)
+        session.add(chat)
+    transport = app.extensions["webchat"].transport  # the real chat transport refuses
+    drain(Dispatcher(services.database, 3, {"webchat": transport}))
+    sender.step()
+    first, second = survey_items(services)
+    assert (first.case_id, first.channel, first.status) == (case_id, "webchat", "failed")
+    assert "ended" in first.last_error
+    assert (second.channel, second.recipient, second.status) \
+        == ("email", "late@mail.example", "pending")
