@@ -68,6 +68,8 @@ def test_citizen_and_agent_chat_live(live_server: LiveServer, new_page: Callable
         pane.locator("li:has-text('after the reload')").wait_for()
         assert citizen.locator("#cc-log a").count() == 0  # no link made from citizen text
 
+        pane.locator("button:has-text('End chat')").click()  # alice holds no chat after this
+        citizen.wait_for_selector("#cc-status:has-text('The chat has ended')")
         for page in (citizen, alice):
             assert_no_script_ran(page)
     finally:

@@ -225,7 +225,14 @@
       showState(data.state);
     });
   }
-  function ensureSession() { return token ? Promise.resolve() : start(); }
+  // One session however many requests need it at once (a suggestion lookup and the hand-over
+  // can both start before the first answer comes back).
+  var starting = null;
+  function ensureSession() {
+    if (token) { return Promise.resolve(); }
+    if (!starting) { starting = start().then(function () { starting = null; }, function (e) { starting = null; throw e; }); }
+    return starting;
+  }
 
   // ---- self-service suggestions
   var timer = null;
