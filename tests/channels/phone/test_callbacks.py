@@ -169,3 +169,20 @@ def test_two_callers_two_tasks_oldest_first(post: Post, phone_app: Flask,
     listed = callbacks_section(board(sign_in(phone_app, "alice")))
     assert listed.index("+14155550100") < listed.index("+14155550111")
     assert [t.number for t in tasks(phone_services)] == ["+14155550100", "+14155550111"]
+
+
+def test_the_task_goes_to_the_department_the_caller_was_routed_to(
+        post: Post, phone_app: Flask, phone_services: Services, people: None) -> None:
+    post("/twilio/voice", synthetic("incoming_call"))
+    offer = twiml(post("/twilio/voice/choice", dict(
+        synthetic("gather_speech_action"), SpeechResult="My bin was not collected this week")))
+    assert "closed" in " ".join(s.text or "" for s in offer.iter("Say"))
+    post("/twilio/voice/after", dict(synthetic("gather_dtmf_action"), Digits="2"))
+    [task] = tasks(phone_services)
+    assert task.department_id == "waste"
+    bob, alice = sign_in(phone_app, "bob"), sign_in(phone_app, "alice")
+    assert "+14155550100" in callbacks_section(board(bob))
+    assert "No call-back is waiting" in callbacks_section(board(alice))  # housing, triage
+    assert task_action(bob, task.id or 0, "take") == 303
+    assert task_action(bob, task.id or 0, "done") == 303
+    assert audit_actions(phone_services, task.case_id)[-1] == ("bob", "callback_done")
