@@ -2,10 +2,13 @@
 
 One linear model per label (one-vs-rest), trained by stochastic gradient descent on the hinge
 loss with L2 regularisation (a linear support vector machine), over TF-IDF weighted features
-(routing.features), averaged over the later epochs. Scores become probabilities through a
-softmax whose temperature is fitted on held-out folds of the training data, so that a
-probability of 0.8 is right about 80 % of the time; the same folds give the held-out accuracy
-reported after training.
+(routing.features), averaged over the later epochs. Each distinct (text, label) pair is one
+lesson for the model however often it came (only an example's own weight, such as a
+dispatcher's correction, makes its lesson stronger): what generalises to new texts is the
+variety of past texts, while how often the very same text came is what `repeated` keeps.
+Scores become probabilities through a softmax whose temperature is fitted on held-out folds
+of the training data, so that a probability of 0.8 is right about 80 % of the time; the same
+folds give the held-out accuracy reported after training.
 
 A text that comes again and again ("Schedule Bulk Item Pickup", a web form's fixed title) is
 also remembered with the labels it was given: past votes decide it, the model only breaks
@@ -34,10 +37,10 @@ from routing.text import normalise
 FORMAT = "contact-centre-router-model/1"
 MIN_EXAMPLES = 10
 # L2 regularisation candidates: training picks the one with the best held-out accuracy on
-# its own calibration folds (ties and no calibration: the first). 8e-4 was a candidate too:
-# a little better on Boston's 20,000 cases and on TipDM, clearly worse on Boston's distinct
-# titles, and three inner folds told them apart no better than chance.
-ALPHAS: tuple[float, ...] = (2e-4,)
+# its own calibration folds (ties and no calibration: the first). With one lesson per
+# distinct text, 4e-4 did best on all three public sets (bench/routing.py); offering 2e-4
+# and 8e-4 as well, three inner folds chose no better than 4e-4 alone at three times the cost.
+ALPHAS: tuple[float, ...] = (4e-4,)
 EPOCHS = 10
 CALIBRATION_FOLDS = 3
 _MAX_LABEL_CHARS = 81  # "department/service", both ids at most 40 characters
@@ -154,7 +157,7 @@ def train(examples: Iterable[Example], *, epochs: int = EPOCHS, seed: int = 0,
           calibrate: bool = True) -> TextModel:
     """A model from (text, label) or (text, label, weight) examples; TrainingError if the
     examples cannot make one (too few, one label, no readable text, bad labels)."""
-    texts, labels, weights = _prepare(examples)
+    texts, labels, weights, lessons = _prepare(examples)
     label_names = tuple(sorted(set(labels)))
     label_index = {label: i for i, label in enumerate(label_names)}
     y = [label_index[label] for label in labels]
@@ -166,16 +169,17 @@ def train(examples: Iterable[Example], *, epochs: int = EPOCHS, seed: int = 0,
     counts = [counts[i] for i in readable]
     y = [y[i] for i in readable]
     weights = [weights[i] for i in readable]
-    # The same text a thousand times ("Schedule bulk item pickup") counts more than once, but
-    # not a thousand times in a step: full weight makes single SGD steps huge and unstable.
-    # Calibration and the held-out accuracy use the full weights (how often texts come).
-    steps = [math.sqrt(w) for w in weights]
+    # The same text a thousand times ("Schedule bulk item pickup") is one lesson, not a
+    # thousand: its count lives on in `repeated`, in calibration and in the held-out accuracy
+    # (how often texts come). A correction's weight does count, softened: a large weight
+    # makes single SGD steps huge and unstable.
+    steps = [math.sqrt(lessons[i]) for i in readable]
     if len(set(y)) < 2:
         raise TrainingError("all readable examples have the same label: nothing to learn")
     alpha, temperature, held_out = ALPHAS[0], 1.0, None
     if calibrate:
-        alpha, temperature, held_out = _calibrate(counts, y, weights, len(label_names),
-                                                  epochs, seed)
+        alpha, temperature, held_out = _calibrate(counts, y, weights, steps,
+                                                  len(label_names), epochs, seed)
     vocabulary, idf = _vocabulary(counts)
     vectors = [_vector(c, vocabulary, idf) for c in counts]
     w, b = _fit(vectors, y, steps, len(label_names), len(vocabulary), epochs, seed, alpha)
@@ -213,9 +217,12 @@ def _with_votes(probabilities: Sequence[float], votes: Sequence[tuple[int, float
     return [m / total for m in mixed]
 
 
-def _prepare(examples: Iterable[Example]) -> tuple[list[str], list[str], list[float]]:
-    """Texts, labels and weights, with identical (text, label) pairs merged."""
+def _prepare(examples: Iterable[Example]
+             ) -> tuple[list[str], list[str], list[float], list[float]]:
+    """Texts, labels, weights and lessons, with identical (text, label) pairs merged: the
+    weight is the pair's total, its lesson the largest weight one of its examples had."""
     merged: dict[tuple[str, str], float] = defaultdict(float)
+    lessons: dict[tuple[str, str], float] = defaultdict(float)
     for number, example in enumerate(examples, 1):
         if not isinstance(example, tuple) or len(example) not in (2, 3):
             raise TrainingError(f"example {number}: expected (text, label[, weight])")
@@ -231,10 +238,11 @@ def _prepare(examples: Iterable[Example]) -> tuple[list[str], list[str], list[fl
         if not weight > 0 or math.isinf(weight):
             raise TrainingError(f"example {number}: the weight must be a positive number")
         merged[(text, label)] += weight
+        lessons[(text, label)] = max(lessons[(text, label)], weight)
     if not merged:
         raise TrainingError("no examples")
     texts, labels = zip(*merged, strict=True)
-    return list(texts), list(labels), list(merged.values())
+    return list(texts), list(labels), list(merged.values()), list(lessons.values())
 
 
 def _vocabulary(counts: Sequence[Counter[str]]) -> tuple[dict[str, int], tuple[float, ...]]:
@@ -314,7 +322,8 @@ def _softmax(scores: Sequence[float], temperature: float) -> list[float]:
 
 
 def _calibrate(counts: Sequence[Counter[str]], y: Sequence[int], weights: Sequence[float],
-               n_labels: int, epochs: int, seed: int) -> tuple[float, float, float | None]:
+               steps: Sequence[float], n_labels: int, epochs: int, seed: int
+               ) -> tuple[float, float, float | None]:
     """(regularisation, temperature, held-out accuracy) from models trained on the other
     folds, for the regularisation in ALPHAS with the best held-out accuracy.
 
@@ -340,7 +349,7 @@ def _calibrate(counts: Sequence[Counter[str]], y: Sequence[int], weights: Sequen
                 tests.append((i, out * share))
             if out < occurrences:
                 train_ids.append(i)
-                train_steps.append(math.sqrt((occurrences - out) * share))
+                train_steps.append(steps[i])
         vocabulary, idf = _vocabulary([counts[i] for i in train_ids])
         vectors = [_vector(counts[i], vocabulary, idf) for i in train_ids]
         test_vectors = [(_vector(counts[i], vocabulary, idf), y[i], weight)

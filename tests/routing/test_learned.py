@@ -49,7 +49,7 @@ def test_the_model_learns_labels_in_both_languages(model: TextModel) -> None:
 
 
 def test_text_the_model_cannot_read_gets_no_prediction(model: TextModel) -> None:
-    for text in ("", "   ", "😀😀🙏", "ыыы"):
+    for text in ("", "   ", "😀😀🙏", "ыыы", "?!?", "////"):  # marks alone say nothing
         assert model.predict(text) is None
         assert model.probabilities(text) == []
 
@@ -181,3 +181,27 @@ def test_a_text_given_several_labels_once_each_is_not_remembered() -> None:
     model = train(history)
     assert "graffiti removal" not in model.repeated  # one vote each: nothing to go by
     assert "graffiti removal" in train(history + [("Graffiti Removal", "parks")]).repeated
+
+
+def test_a_heading_before_a_colon_tells_what_a_text_is_about() -> None:
+    # A web form's "Fire: …" titles go to the fire service, while gas and hydrants are water's:
+    # the heading outweighs the words after it.
+    history = [(f"Fire: {what}", "fire")
+               for what in ("hazmat", "jumper", "other", "smoke alarm", "car alight")]
+    history += [(f"fire hydrant {what}", "water")
+                for what in ("leaking", "open", "knocked over", "broken cap", "spraying")]
+    history += [(f"{what} gas leak", "water") for what in ("strong smell", "smell of", "suspected")]
+    history += [(f"pothole number {n}", "roads") for n in range(8)]
+    model = train(history)
+    assert model.probabilities("Fire: gas smell in hallway")[0][0] == "fire"
+    assert model.probabilities("gas smell in hallway")[0][0] == "water"
+
+
+def test_a_correction_weighs_more_than_a_plain_example() -> None:
+    # The same text once dispatched to parks and once corrected to roads (weight 3, as the
+    # case board gives corrections): a similar new text follows the correction.
+    history = [("loose paving slab by the bakery", "roads", 3.0),
+               ("loose paving slab by the bakery", "parks", 1.0)]
+    history += [(f"pothole number {n}", "roads", 1.0) for n in range(8)]
+    history += [(f"park bench {n} broken", "parks", 1.0) for n in range(8)]
+    assert train(history).probabilities("a loose paving slab")[0][0] == "roads"
