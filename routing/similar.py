@@ -7,9 +7,11 @@ costs the same with 1,000 or 1,000,000 past cases.
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 POSTINGS_CAP = 16  # past cases kept per feature
@@ -37,7 +39,8 @@ class SimilarCases:
 
     def nearest(self, vector: Sequence[tuple[int, float]]) -> list[int]:
         """Label indexes of the most similar past cases (at most NEIGHBOURS), best first."""
-        strongest = sorted(vector, key=lambda pair: -pair[1])[:QUERY_FEATURES]
+        # A long letter has thousands of features: pick the few without sorting them all.
+        strongest = heapq.nlargest(QUERY_FEATURES, vector, key=itemgetter(1))
         scores: dict[int, float] = defaultdict(float)
         looked_up = 0.0
         for index, value in strongest:
