@@ -7,6 +7,16 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
+# Every module that declares tables, so the comparison sees the whole schema. The migrations
+# themselves do not import the channels (the case board never imports channels).
+import caseboard.board_models  # noqa: F401
+import caseboard.case_models  # noqa: F401
+import caseboard.models  # noqa: F401
+import caseboard.supervisor_models  # noqa: F401
+import channels.letters.models  # noqa: F401
+import channels.phone.models  # noqa: F401
+import channels.webchat.models  # noqa: F401
+import knowledge_base.models  # noqa: F401
 from caseboard.db import alembic_config, migrate
 from caseboard.services import Services
 

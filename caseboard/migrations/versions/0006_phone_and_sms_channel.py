@@ -12,7 +12,6 @@ import sqlmodel  # noqa: F401
 from alembic import op
 
 import caseboard.models
-import channels.phone.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 revision: str = '0006'
 down_revision: str | None = '0005'

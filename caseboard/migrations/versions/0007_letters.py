@@ -12,7 +12,6 @@ import sqlmodel
 from alembic import op
 
 import caseboard.models
-import channels.letters.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 revision: str = '0007'
 down_revision: str | None = '0006'
