@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from caseboard.board_models import CaseTerm, table_of
 from caseboard.db import connection_of
-from caseboard.fastsql import _cursor
+from caseboard.fastsql import dbapi_cursor
 
 MAX_TERM = 40
 MAX_TERMS_PER_TEXT = 300  # a pasted novel must not make intake slow
@@ -64,7 +64,7 @@ def index_texts(session: Session, case_id: int, *texts: str) -> None:
     if not found:
         return
     connection = connection_of(session)
-    cursor = _cursor(connection)
+    cursor = dbapi_cursor(connection)
     # A follow-up repeats words the case already has: those rows are left alone.
     if connection.dialect.name == "postgresql":  # one statement, one round trip
         cursor.execute("INSERT INTO case_term (term, case_id) SELECT unnest(%s::text[]), %s"

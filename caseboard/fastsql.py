@@ -60,7 +60,8 @@ def _default(column: sa.Column[Any]) -> Any:
     raise KeyError(f"{column.table.name}.{column.name} needs a value")
 
 
-def _cursor(connection: sa.Connection) -> Any:
+def dbapi_cursor(connection: sa.Connection) -> Any:
+    """A cursor of the driver itself, for statements that skip SQLAlchemy's per-call work."""
     return connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
 
 
@@ -100,13 +101,13 @@ class FastInsert:
 
     def one(self, connection: sa.Connection, values: dict[str, Any]) -> int | None:
         sql, adapters = self._for(connection.dialect.name)
-        cursor = _cursor(connection)
+        cursor = dbapi_cursor(connection)
         cursor.execute(sql, self._row(adapters, values))
         return int(cursor.fetchone()[0]) if self.returning_id else None
 
     def many(self, connection: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
         sql, adapters = self._for(connection.dialect.name)
-        _cursor(connection).executemany(sql, [self._row(adapters, row) for row in rows])
+        dbapi_cursor(connection).executemany(sql, [self._row(adapters, row) for row in rows])
 
 
 class FastQuery:
@@ -144,7 +145,7 @@ class FastQuery:
             if base in self.times:
                 value = _sqlite_time(value) if dialect == "sqlite" else _naive_utc(value)
             values.append(value)
-        cursor = _cursor(connection)
+        cursor = dbapi_cursor(connection)
         cursor.execute(sql, tuple(values))
         return cursor
 
