@@ -19,7 +19,9 @@ MAX_CHARS = 6000
 _MAX_WORD_GRAMS_LENGTH = 24  # longer "words" are URLs, hashes, base64: no letter grams
 _MARKS_RE = re.compile(r"[!-/:-@\[-`{-~]+")  # runs of ASCII punctuation (not emoji)
 _MAX_MARKS = 8  # "////////////" says no more than "////////"
-_COLON_WORD_RE = re.compile(r"(\w+):")
+# A word right before a colon. The look-behind keeps it linear: without it, each character
+# of a long run of Chinese (\w) would start a new attempt that reads to the run's end.
+_COLON_WORD_RE = re.compile(r"(?<!\w)(\w+):")
 _HEADING_CHARS = 80  # a heading ends with a colon near the start
 
 
