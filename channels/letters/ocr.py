@@ -55,25 +55,44 @@ class OcrEngine(Protocol):
 
 
 class RapidOcrEngine:
-    """RapidOCR on ONNX Runtime with the PP-OCR models its wheel carries: no download."""
+    """RapidOCR on ONNX Runtime with the PP-OCR models its wheel carries: no download.
+
+    Text detection is most of a page's time, and RapidOCR runs it at full size on anything
+    whose shorter side is 736 px or more. A page that large is detected at 1280 px on its
+    longer side instead (about three times faster on an A4 scan, same accuracy on the real
+    scans); its lines are still read from the full page. A smaller image (a photo of a few
+    words) keeps RapidOCR's own rule, which enlarges it to 736 px for detection.
+    """
 
     name = "rapidocr"
+    DETECT_SIDE = 1280
+    SMALL_SIDE = 736
 
     def __init__(self, threads: int = 1) -> None:
-        from rapidocr import RapidOCR
-
-        self._ocr: Any = RapidOCR(params={
+        self._params = {
             "Global.log_level": "error",
             # No per-line 180° classifier: an upside-down page then reads poorly and
             # reading.py turns the whole page, which also keeps the line order right.
             "Global.use_cls": False,
             "EngineConfig.onnxruntime.intra_op_num_threads": threads,
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
-        })
+        }
+        self._pages = self._load({"Det.limit_type": "max",
+                                  "Det.limit_side_len": self.DETECT_SIDE})
+        self._small: Any = None  # loaded when the first small image comes
+
+    def _load(self, detection: dict[str, object]) -> Any:
+        from rapidocr import RapidOCR
+
+        return RapidOCR(params={**self._params, **detection})
 
     def read(self, image: Image.Image) -> list[OcrLine]:
+        if min(image.size) >= self.SMALL_SIDE:
+            ocr = self._pages
+        else:
+            ocr = self._small = self._small or self._load({})
         array = np.asarray(image.convert("RGB"))[:, :, ::-1]  # RapidOCR expects BGR
-        result = self._ocr(np.ascontiguousarray(array))
+        result = ocr(np.ascontiguousarray(array))
         if result.boxes is None or not result.txts:
             return []
         lines = []

@@ -184,7 +184,9 @@ def understand(text: str, *, prefix: str, region: str, own_address: str,
 
 
 def _spaced(text: str) -> str:
-    return re.sub(r"(?<=[a-z]{2})(?=[A-Z][a-z])", " ", text)
+    """Put back a space OCR dropped between words: "MargaretThornton", "14Willow"."""
+    text = re.sub(r"(?<=[a-z]{2})(?=[A-Z][a-z])", " ", text)
+    return re.sub(r"\b([0-9]{1,4})(?=[A-Z][a-z]{2})", r"\1 ", text)
 
 
 def _chinese_sender(text: str) -> tuple[str, str, str]:

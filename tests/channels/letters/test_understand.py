@@ -38,6 +38,13 @@ def test_name_from_the_signature_when_the_block_has_none() -> None:
     assert found.address == "5 Mill Lane, Exampleton EX5 1AB"
 
 
+def test_spaces_ocr_dropped_in_the_name_and_address_are_put_back() -> None:
+    found = facts("MargaretThornton\n14Willow Crescent\nFlat 3B, 221Baker Street\n"
+                  "Exampleton\nEX4 7QT\n\nDear Sir,\nA pothole.")
+    assert found.name == "Margaret Thornton"
+    assert found.address == "14 Willow Crescent, Flat 3B, 221 Baker Street, Exampleton, EX4 7QT"
+
+
 def test_chinese_letter_labelled_fields() -> None:
     found = facts("寄信人：李明\n地址：示例市东风路12号\n邮编：100020\n电话：13912345678\n\n"
                   "关于编号CC-2026-000007的问题\n路灯坏了。\n2026年11月30日")
