@@ -92,6 +92,10 @@ def process_file(services: Services, path: Path, *, remove: bool = True) -> File
         if remove:  # the same scan is already a committed letter: safe to let this copy go
             path.unlink(missing_ok=True)
         return FileOutcome(path, duplicate_of=claim.reference)
+    if remove and not path.exists():
+        # Another worker quarantined it (moved, then released the claim) after our read.
+        claims.release(services.database, digest, owner)
+        return FileOutcome(path, skipped="already gone")
     try:
         letter = ingest(services, data, path.name, engine_of(services))
     except (BadScan, IntakeError) as error:
