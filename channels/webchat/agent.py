@@ -14,7 +14,7 @@ from caseboard.web_auth import current_user, login_required
 from channels.webchat.bus import QUEUE_KEY, Line, agent_key
 from channels.webchat.service import ChatService
 from channels.webchat.store import ChatError, LineView, clean_client_id
-from channels.webchat.streams import StreamParts, last_event_id, refresh_seconds, stream
+from channels.webchat.streams import StreamParts, have_ids, last_event_id, refresh_seconds, stream
 
 bp = Blueprint("webchat_board", __name__, url_prefix="/board/chats",
                template_folder="templates")
@@ -107,6 +107,7 @@ def events() -> ResponseReturnValue:
     assert user.id is not None
     chat, departments = _chat(), _departments(user)
     cursor = last_event_id(request.headers.get("Last-Event-ID"), request.args.get("after"))
+    have = have_ids(request.args.get("have"))
     keys = (agent_key(user.id), QUEUE_KEY)
     sessions: set[str] = set()  # the chats I hold, as of the last state read
     joined: list[str] = []  # chats that became mine at the last state read
@@ -129,7 +130,7 @@ def events() -> ResponseReturnValue:
 
     def read_lines(after: int) -> list[Line]:
         return [{**LineView.of(line).as_dict(), "session": line.session_id}
-                for line in chat.store.lines(sorted(sessions), after)]
+                for line in chat.store.resume_lines(sorted(sessions), after, have)]
 
     def typing(state: dict[str, Any]) -> bool:
         return any(c["citizen_typing"] for c in state["mine"] + state["waiting"])

@@ -18,7 +18,7 @@ from channels.webchat import tokens
 from channels.webchat.bus import QUEUE_KEY, Line, session_key
 from channels.webchat.service import ChatService
 from channels.webchat.store import ChatError, LineView, clean_client_id
-from channels.webchat.streams import StreamParts, last_event_id, refresh_seconds, stream
+from channels.webchat.streams import StreamParts, have_ids, last_event_id, refresh_seconds, stream
 from knowledge_base.articles import KbError
 
 SURVEY_REFRESH_SECONDS = 5.0
@@ -227,11 +227,12 @@ def events() -> ResponseReturnValue:
     session_id = _session_id()
     chat = _chat()
     cursor = last_event_id(request.headers.get("Last-Event-ID"), request.args.get("after"))
+    have = have_ids(request.args.get("have"))
     mine = session_key(session_id)
 
     def read_lines(after: int) -> list[Line]:
         return [{**LineView.of(line).as_dict(), "session": session_id}
-                for line in chat.store.lines([session_id], after)]
+                for line in chat.store.resume_lines([session_id], after, have)]
 
     parts = StreamParts(
         keys=(mine, QUEUE_KEY), read_lines=read_lines,

@@ -67,10 +67,13 @@ class ChatFeed:
             if self._thread is not None:
                 return
             if self._high is None:
-                # Before the stream reads what it missed: a line committed later is ours.
+                # Before the stream reads what it missed: a line committed later is ours,
+                # the ones there now the streams read themselves (not handed out again).
                 with self.database.read() as session:
                     self._high = int(session.execute(select(func.max(ChatLine.id)))
                                      .scalar_one() or 0)
+                    self._seen = set(session.execute(select(ChatLine.id).where(
+                        col(ChatLine.id) > self._high - OVERLAP_IDS)).scalars())
             self._typing_since = utcnow()
             self._thread = threading.Thread(target=self._run, name="chat-feed", daemon=True)
             self._thread.start()

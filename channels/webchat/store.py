@@ -26,6 +26,9 @@ from channels.webchat.models import ChatLine, ChatSession, ChatStatus
 TYPING_SECONDS = 5  # a typing signal older than this no longer shows
 MAX_NAME_CHARS = 80
 MAX_CLIENT_ID = 64
+# No chat line's transaction stays open longer than this between taking its id and committing
+# (they are short writes): a reconnecting stream looks this far back for lines committed late.
+RESUME_OVERLAP = dt.timedelta(seconds=30)
 
 
 class ChatError(Exception):
@@ -129,6 +132,25 @@ class ChatStore:
                 select(ChatLine).where(col(ChatLine.session_id).in_(session_ids),
                                        col(ChatLine.id) > after)
                 .order_by(col(ChatLine.id)).limit(limit)).scalars())
+
+    def resume_lines(self, session_ids: list[str], after: int,
+                     have: frozenset[int] = frozenset(), limit: int = 500) -> list[ChatLine]:
+        """What a reconnecting stream missed after line `after`. On PostgreSQL two transactions
+        can commit their line ids out of order: a line numbered below the cursor may have
+        committed after the browser saw the cursor's line. So the lines written up to
+        RESUME_OVERLAP before the cursor's line come too, except those the browser says it
+        has (`have`: the pages send their last ids when they reconnect)."""
+        if not session_ids:
+            return []
+        with self.database.read() as session:
+            newer: sa.ColumnElement[bool] = col(ChatLine.id) > after
+            at = session.execute(select(ChatLine.created_at).where(
+                col(ChatLine.id) == after)).scalar_one_or_none() if after > 0 else None
+            if at is not None:
+                newer = sa.or_(newer, col(ChatLine.created_at) >= at - RESUME_OVERLAP)
+            return [line for line in session.execute(
+                select(ChatLine).where(col(ChatLine.session_id).in_(session_ids), newer)
+                .order_by(col(ChatLine.id)).limit(limit)).scalars() if line.id not in have]
 
     def check_text(self, text: object) -> str:
         value = str(text or "")

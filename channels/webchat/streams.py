@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from channels.webchat.bus import ChatBus, Line
-from channels.webchat.store import TYPING_SECONDS
+from channels.webchat.store import TYPING_SECONDS, ChatError
 
 STREAM_SECONDS = 300
 KEEPALIVE_SECONDS = 15
@@ -107,6 +107,19 @@ def stream(bus: ChatBus, parts: StreamParts, cursor: int) -> Iterator[str]:
             subscription.event.wait(max(0.01, wait - time.monotonic()))
     finally:
         bus.unsubscribe(subscription)
+
+
+MAX_HAVE_IDS = 500
+
+
+def have_ids(text: str | None) -> frozenset[int]:
+    """The line ids a reconnecting page already shows ("have=12,15,16"), so the lines it is
+    sent again from before its cursor are only the ones it is missing."""
+    parts = [p.strip() for p in (text or "").split(",") if p.strip()]
+    if len(parts) > MAX_HAVE_IDS or not all(p.isdigit() and len(p) < 19 for p in parts):
+        raise ChatError(400, f"'have' takes at most {MAX_HAVE_IDS} line ids, separated by "
+                             "commas.")
+    return frozenset(int(p) for p in parts)
 
 
 def last_event_id(header: str | None, query: str | None) -> int:

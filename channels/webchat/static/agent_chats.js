@@ -104,12 +104,23 @@
     });
   }
   var source = null;
+  // The ids shown last: a reconnect gets lines numbered below lastId that committed late
+  // (PostgreSQL), and not again the ones already here.
+  function recentIds() {
+    return Object.keys(seen).map(Number).sort(function (a, b) { return b - a; }).slice(0, 300).join(",");
+  }
   function connect() {
-    source = new EventSource("/board/chats/events?after=" + lastId);
+    if (source) { source.close(); }
+    source = new EventSource("/board/chats/events?after=" + lastId + "&have=" + recentIds());
     source.addEventListener("state", function (e) { showState(JSON.parse(e.data)); });
     source.addEventListener("line", function (e) { addLine(JSON.parse(e.data)); });
     source.onopen = function () { say(""); };
-    source.onerror = function () { say("Connection lost, reconnecting…"); };
+    source.onerror = function () {
+      say("Connection lost, reconnecting…");
+      var gone = source;
+      gone.close();  // reconnect ourselves, so the request says what is here now
+      setTimeout(function () { if (source === gone) { connect(); } }, 1000);
+    };
   }
   refresh().then(connect);
 })();

@@ -192,23 +192,30 @@
     else if (s.status === "live") { say(W.live.replace("{agent}", s.agent)); }
     else if (s.status === "ended") { say(W.ended); }
     else if (s.status === "message") { say(W.message_case); }
-    if (source && !listening(s)) { source.close(); source = null; }
+  }
+  // The ids of the lines shown last: a reconnect gets any line numbered below lastId that
+  // committed late (PostgreSQL) without being sent again what is already here.
+  function recentIds() {
+    return Object.keys(seen).map(Number).sort(function (a, b) { return b - a; }).slice(0, 100).join(",");
   }
   function connect() {
     if (source) { source.close(); }
-    source = new EventSource(base + "/chat/api/events?token=" + encodeURIComponent(token) + "&after=" + lastId);
+    source = new EventSource(base + "/chat/api/events?token=" + encodeURIComponent(token) + "&after=" + lastId + "&have=" + recentIds());
     source.addEventListener("line", function (e) { addLine(JSON.parse(e.data)); });
     source.addEventListener("state", function (e) { showState(JSON.parse(e.data)); });
     source.onopen = function () { showState(state); resendPending(); };
+    // The server ends the stream of an ended chat after its last lines (closing it here on
+    // the final state would drop the lines sent right behind it).
     source.onerror = function () {
       if (!listening(state)) { source.close(); source = null; return; }
       say(W.reconnecting);
-      // EventSource retries by itself (Last-Event-ID resumes); if it gave up, start again.
+      // Reconnect ourselves (not EventSource's retry) so the request says what is here now.
       var gone = source;
+      gone.close();
       setTimeout(function () {
-        if (source === gone && gone.readyState === EventSource.CLOSED) { connect(); }
+        if (source === gone) { connect(); }
         resendPending();
-      }, 1500);
+      }, 1000);
     };
   }
   function load() {
