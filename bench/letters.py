@@ -1,6 +1,7 @@
 """Letters channel figures: OCR pages per minute with the default worker count (against one
 worker, measured in the same run), peak memory, and character accuracy per real scan in
-../shared/data/scans (rapidfuzz ratio against the ground truth, whitespace ignored), side by
+../shared/data/scans (channels/letters/accuracy.py: rapidfuzz ratio against the ground truth,
+whitespace ignored, typographic quotes and dashes folded; "raw" without folding), side by
 side with Tesseract where it is installed.
 
     python bench/letters.py [--letters N] [--skip-baseline]
@@ -29,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from rapidfuzz import fuzz  # noqa: E402
 
+from channels.letters.accuracy import character_accuracy, raw_accuracy  # noqa: E402
 from channels.letters.ocr import engine_for  # noqa: E402
 from channels.letters.pages import load_pages  # noqa: E402
 from channels.letters.reading import read_pages  # noqa: E402
@@ -53,10 +55,6 @@ TRUTH = {
     "en/tess_8087_054.3B.tif": ("en/tess_8087_054.3B.txt", False),
     "zh/cnocr_fanti.jpg": ("zh/cnocr_fanti.gt.txt", False),
 }
-
-
-def accuracy(read: str, truth: str) -> float:
-    return fuzz.ratio("".join(read.split()), "".join(truth.split()))
 
 
 def read_file(engine_name: str, path: Path) -> tuple[str, int, float]:
@@ -102,18 +100,19 @@ def accuracy_table(engines: list[str]) -> None:
     # "order-free" compares sorted words: ground truths that list a column first (line
     # numbers of a deposition) are not counted as reading errors there.
     print(f"{'scan':34} {'clean':5} " + " ".join(
-        f"{e + ' %':>12} {'order-free %':>12} {'s':>6}" for e in engines))
+        f"{e + ' %':>12} {'raw %':>8} {'order-free %':>12} {'s':>6}" for e in engines))
     clean: dict[str, list[float]] = {e: [] for e in engines}
     for scan, (truth_name, is_clean) in TRUTH.items():
         truth = (SCANS / truth_name).read_text(encoding="utf-8")
         cells = []
         for engine_name in engines:
             text, _, seconds = read_file(engine_name, SCANS / scan)
-            score = accuracy(text, truth)
+            score = character_accuracy(text, truth)
+            raw = raw_accuracy(text, truth)
             if is_clean:
                 clean[engine_name].append(score)
             free = fuzz.token_sort_ratio(text, truth)
-            cells.append(f"{score:12.1f} {free:12.1f} {seconds:6.1f}")
+            cells.append(f"{score:12.1f} {raw:8.1f} {free:12.1f} {seconds:6.1f}")
         print(f"{scan:34} {'yes' if is_clean else 'no':5} " + " ".join(cells), flush=True)
     for engine_name in engines:
         values = clean[engine_name]

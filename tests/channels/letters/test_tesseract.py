@@ -15,11 +15,11 @@ import pytest
 from caseboard.models import Case
 from caseboard.services import build_services, prepare_database
 from channels.letters import ingest, ocr
+from channels.letters.accuracy import character_accuracy
 from channels.letters.ocr import TesseractEngine
 from channels.letters.pages import load_pages
 from channels.letters.reading import read_pages
 from tests.channels.letters.conftest import SCANS, as_jpeg, english_letter, letter_image
-from tests.channels.letters.test_cli_and_real_scans import character_accuracy
 from tests.conftest import make_config, require_or_skip
 
 INSTALL = "apt-get install tesseract-ocr tesseract-ocr-chi-sim (as .ci/run does)"
