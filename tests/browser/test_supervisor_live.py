@@ -10,7 +10,9 @@ import pytest
 
 from caseboard.contacts import InboundContact, Sender
 from caseboard.dashboard_counters import CounterFolder
+from caseboard.models import utcnow
 from caseboard.workers import Worker
+from channels.webchat.models import ChatSession, ChatStatus
 from tests.browser.conftest import LiveServer, assert_no_script_ran
 
 
@@ -44,6 +46,10 @@ def test_dashboard_shows_a_new_case_without_reload(
     page.wait_for_selector("#departments")
     before = _open_cases(page, "parks")
     page.evaluate("() => { window.__not_reloaded = true; }")
+    with live_server.services.database.write() as session:  # the citizen now waits in a chat
+        now = utcnow()
+        session.add(ChatSession(id="live-chat-1", status=ChatStatus.QUEUED,
+                                department_id="parks", created_at=now, queued_at=now))
     live_server.services.intake.take(InboundContact(
         "webchat", "supervisor-live-1", Sender(chat_session="live-chat-1"),
         text="The swings in the park are broken", explicit_department="parks"))
