@@ -1,6 +1,6 @@
-"""/board/letters: the print queue (download one or a batch as one PDF, mark as posted) and
-an upload form that drops a scan into the inbox, where the OCR workers read it (never here,
-inside the request)."""
+"""/board/letters: the print queue (download one or a batch as one PDF, mark as posted), an
+upload form that drops a scan into the inbox, where the OCR workers read it (never here,
+inside the request), and the scan beside its editable text, to correct what OCR misread."""
 
 from __future__ import annotations
 
@@ -21,12 +21,18 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
-from caseboard import audit
-from caseboard.models import utcnow
+from caseboard import audit, case_view
+from caseboard.models import Case, Message, utcnow
 from caseboard.services import current_services
-from caseboard.web_auth import current_user, login_required
+from caseboard.web_auth import current_user, login_required, signed_in_user
+from channels.letters.corrections import (
+    MAX_PAGE_CHARS,
+    CorrectionError,
+    correct_page,
+    letter_pages,
+)
 from channels.letters.inbox import inbox_dir
 from channels.letters.models import LetterPrintJob
 from channels.letters.pages import BadScan, sniff
@@ -138,3 +144,50 @@ def upload() -> ResponseReturnValue:
     os.replace(tmp, target)
     flash(f"{upload.filename} is in the inbox; it is read in a moment.")
     return redirect(url_for("letters.print_queue"), code=303)
+
+
+def _letter(session: Session, message_id: int) -> tuple[Case, Message, list[dict[str, object]]]:
+    """The letter message and its case; 404 for no letter, 403 for another department's."""
+    message = session.get(Message, message_id)
+    pages = letter_pages(message)
+    case = session.get(Case, message.case_id) if message is not None else None
+    if message is None or pages is None or case is None:
+        abort(404, "There is no scanned letter with this number.")
+    try:
+        case_view.check_access(session, signed_in_user(), case)
+    except case_view.CaseAccessError as error:
+        abort(403, str(error))
+    return case, message, pages
+
+
+def _text_page(message_id: int, *, status: int = 200, error: str = "", page: int = 0,
+               text: str = "") -> ResponseReturnValue:
+    with current_services().database.read() as session:
+        case, message, pages = _letter(session, message_id)
+    return render_template("letters/text.html", user=current_user(), case=case,
+                           message=message, pages=pages, error=error, edited_page=page,
+                           edited_text=text, max_chars=MAX_PAGE_CHARS), status
+
+
+@bp.get("/text/<int:message_id>")
+@login_required("agent")
+def text(message_id: int) -> ResponseReturnValue:
+    return _text_page(message_id)
+
+
+@bp.post("/text/<int:message_id>")
+@login_required("agent")
+def save_text(message_id: int) -> ResponseReturnValue:
+    page = request.form.get("page", "")
+    corrected = request.form.get("text", "")
+    if not page.isdigit():
+        abort(400, "Which page was corrected?")
+    try:
+        with current_services().database.write() as session:
+            case, message, _ = _letter(session, message_id)
+            correct_page(session, case, message, int(page), corrected, signed_in_user())
+    except CorrectionError as error:
+        return _text_page(message_id, status=400, error=str(error), page=int(page),
+                          text=corrected)
+    flash(f"Page {page} of the letter is saved; its text is no longer flagged.")
+    return redirect(url_for("letters.text", message_id=message_id) + f"#page-{page}", code=303)
