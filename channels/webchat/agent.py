@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from sqlmodel import col, select
 
 from caseboard.models import Department, User, UserDepartment
-from caseboard.web_auth import current_user, login_required
+from caseboard.web_auth import login_required, signed_in_user
 from channels.webchat.bus import QUEUE_KEY, Line, agent_key
 from channels.webchat.service import ChatService
 from channels.webchat.store import ChatError, LineView, clean_client_id
@@ -23,12 +23,6 @@ bp = Blueprint("webchat_board", __name__, url_prefix="/board/chats",
 def _chat() -> ChatService:
     service: ChatService = current_app.extensions["webchat"]
     return service
-
-
-def _user() -> User:
-    user = current_user()
-    assert user is not None and user.id is not None
-    return user
 
 
 def _departments(user: User) -> set[str]:
@@ -51,13 +45,13 @@ def chat_error(error: ChatError) -> ResponseReturnValue:
 @bp.get("")
 @login_required("agent")
 def page() -> ResponseReturnValue:
-    return render_template("webchat/agent_chats.html", user=_user())
+    return render_template("webchat/agent_chats.html", user=signed_in_user())
 
 
 @bp.get("/state")
 @login_required("agent")
 def state() -> ResponseReturnValue:
-    user = _user()
+    user = signed_in_user()
     data = _chat().agent_state(user, _departments(user))
     ids = [c["id"] for c in data["mine"]]
     data["lines"] = [{**LineView.of(line).as_dict(), "session": line.session_id}
@@ -68,7 +62,7 @@ def state() -> ResponseReturnValue:
 @bp.post("/<session_id>/take")
 @login_required("agent")
 def take(session_id: str) -> ResponseReturnValue:
-    _chat().flows.take(session_id, _user())
+    _chat().flows.take(session_id, signed_in_user())
     return jsonify(ok=True)
 
 
@@ -78,7 +72,8 @@ def post_message(session_id: str) -> ResponseReturnValue:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise ChatError(400, "Send a JSON object.")
-    line = _chat().flows.post_agent(session_id, _user(), clean_client_id(data.get("client_id")),
+    line = _chat().flows.post_agent(session_id, signed_in_user(),
+                                    clean_client_id(data.get("client_id")),
                                     str(data.get("text") or ""))
     return jsonify(line={**line.as_dict(), "session": session_id}), 201
 
@@ -86,7 +81,7 @@ def post_message(session_id: str) -> ResponseReturnValue:
 @bp.post("/<session_id>/typing")
 @login_required("agent")
 def typing(session_id: str) -> ResponseReturnValue:
-    user = _user()
+    user = signed_in_user()
     if session_id not in _my_session_ids(user):
         raise ChatError(409, "You do not hold this chat.")
     _chat().store.typing(session_id, "agent")
@@ -96,14 +91,14 @@ def typing(session_id: str) -> ResponseReturnValue:
 @bp.post("/<session_id>/end")
 @login_required("agent")
 def end(session_id: str) -> ResponseReturnValue:
-    _chat().flows.end_by_agent(session_id, _user())
+    _chat().flows.end_by_agent(session_id, signed_in_user())
     return jsonify(ok=True)
 
 
 @bp.get("/events")
 @login_required("agent")
 def events() -> ResponseReturnValue:
-    user = _user()
+    user = signed_in_user()
     assert user.id is not None
     chat, departments = _chat(), _departments(user)
     cursor = last_event_id(request.headers.get("Last-Event-ID"), request.args.get("after"))
