@@ -97,7 +97,7 @@ def english_letter(reference: str = "", name: str = "Margaret Thornton",
     lines += (body or ("There is a large pothole in the road outside my house on "
                        "Willow Crescent.|It is dangerous for cyclists and has damaged "
                        "my car tyre.|Please repair the road surface soon.")).split("|")
-    lines += ["", "Yours faithfully,", "", name, f"Tel {phone}"]
+    lines += ["", "Yours faithfully,", "", name] + ([f"Tel {phone}"] if phone else [])
     return lines
 
 

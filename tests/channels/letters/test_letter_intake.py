@@ -104,6 +104,22 @@ def test_a_similar_name_at_the_postcode_is_only_a_suggestion(services: Services)
     assert suggestion.suggested_citizen_id != second.result.citizen_id
 
 
+def test_a_small_ocr_slip_in_the_name_at_the_same_address_links_the_known_citizen(
+        services: Services) -> None:
+    known = ingest(services, as_jpeg(letter_image(english_letter(), angle=1.5)), "known.jpg")
+    # No reference and no phone: only the name (rn read as m) and the address tie them.
+    slipped = english_letter(name="Margaret Thomton", phone="",
+                             body="The street light outside my house is broken.")
+    second = ingest(services, as_jpeg(letter_image(slipped, angle=-0.7, seed=5)), "slip.jpg")
+    assert second.facts.name == "Margaret Thomton" and not second.facts.phones
+    assert not second.facts.references
+    assert second.result.outcome == IntakeOutcome.CREATED  # a new matter, a new case
+    assert second.result.citizen_id == known.result.citizen_id
+    with services.database.read() as session:
+        assert session.exec(select(IdentitySuggestion).where(
+            col(IdentitySuggestion.case_id) == second.result.case_id)).first() is None
+
+
 def _noise_png() -> bytes:
     rng = random.Random(1)
     image = Image.frombytes("L", (800, 1000), bytes(rng.randrange(256) for _ in range(800_000)))
