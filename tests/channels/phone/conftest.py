@@ -61,6 +61,12 @@ def phone_env() -> dict[str, str]:
     return {"CC_TWILIO_AUTH_TOKEN": TOKEN, "CC_TWILIO_PUBLIC_URL": PUBLIC}
 
 
+def account_env(api: RecordingApi, account: str, **extra: str) -> dict[str, str]:
+    """Settings of a Twilio account whose REST API is the local `api` server."""
+    return {"CC_TWILIO_AUTH_TOKEN": TOKEN, "CC_TWILIO_PUBLIC_URL": PUBLIC,
+            "CC_TWILIO_ACCOUNT_SID": account, "CC_PHONE_API_BASE_URL": api.url, **extra}
+
+
 @pytest.fixture
 def phone_config(tmp_path: Path, db_url: str, phone_env: dict[str, str]) -> Config:
     return make_config(tmp_path, db_url, **phone_env)

@@ -21,6 +21,7 @@ from tests.channels.phone.conftest import (
     TOKEN,
     Post,
     RecordingApi,
+    account_env,
     payload,
     twiml,
 )
@@ -31,9 +32,7 @@ pytestmark = pytest.mark.ports
 
 @pytest.fixture
 def phone_env(twilio_api: RecordingApi) -> dict[str, str]:
-    return {"CC_TWILIO_AUTH_TOKEN": TOKEN, "CC_TWILIO_PUBLIC_URL": PUBLIC,
-            "CC_TWILIO_ACCOUNT_SID": ACCOUNT, "CC_PHONE_API_BASE_URL": twilio_api.url,
-            "CC_INTAKE_MAX_ATTACHMENT_BYTES": "1000"}
+    return account_env(twilio_api, ACCOUNT, CC_INTAKE_MAX_ATTACHMENT_BYTES="1000")
 
 
 def mms(api: RecordingApi, *names: str) -> dict[str, str]:

@@ -22,6 +22,7 @@ from tests.channels.phone.conftest import (
     TOKEN,
     Post,
     RecordingApi,
+    account_env,
     payload,
 )
 
@@ -31,9 +32,7 @@ pytestmark = pytest.mark.ports
 
 @pytest.fixture
 def phone_env(twilio_api: RecordingApi) -> dict[str, str]:
-    return {"CC_TWILIO_AUTH_TOKEN": TOKEN, "CC_TWILIO_PUBLIC_URL": PUBLIC,
-            "CC_TWILIO_ACCOUNT_SID": ACCOUNT, "CC_PHONE_API_BASE_URL": twilio_api.url,
-            "CC_PHONE_FROM_NUMBER": "+442071838750"}
+    return account_env(twilio_api, ACCOUNT, CC_PHONE_FROM_NUMBER="+442071838750")
 
 
 def text_in(post: Post, body: str = "The bins on Elm Road were not collected") -> None:

@@ -17,11 +17,10 @@ from caseboard.services import Services
 from channels.phone.models import PhoneCall, PhoneCallback
 from tests.channels.phone.conftest import (
     MESSAGING,
-    PUBLIC,
-    TOKEN,
     VOICE,
     Post,
     RecordingApi,
+    account_env,
     payload,
     twiml,
 )
@@ -148,9 +147,7 @@ def test_call_status_callbacks(post: Post, phone_services: Services) -> None:
 class TestMessageStatus:
     @pytest.fixture
     def phone_env(self, twilio_api: RecordingApi) -> dict[str, str]:
-        return {"CC_TWILIO_AUTH_TOKEN": TOKEN, "CC_TWILIO_PUBLIC_URL": PUBLIC,
-                "CC_TWILIO_ACCOUNT_SID": ACCOUNT, "CC_PHONE_API_BASE_URL": twilio_api.url,
-                "CC_PHONE_FROM_NUMBER": "+442071838750"}
+        return account_env(twilio_api, ACCOUNT, CC_PHONE_FROM_NUMBER="+442071838750")
 
     def sent(self, post: Post, services: Services, api: RecordingApi, sid: str) -> Message:
         """An acknowledgement sent through the real client; Twilio named it `sid`."""
