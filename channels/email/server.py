@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import socket
 import ssl
 import time
@@ -20,6 +21,29 @@ from channels.email.inbound import RejectedMail, accepts_recipient, handle_messa
 from settings import Config, ConfigError
 
 log = logging.getLogger(__name__)
+
+# A MAIL FROM / RCPT TO path as nearly every client writes it: <dot-atom@dot-atom>, then
+# nothing or parameters. aiosmtpd reads each with the stdlib header parser and defines a
+# class per call (~70 µs, twice a mail); anything else still goes that way.
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_PLAIN_PATH = re.compile(rf"\s*<({_ATEXT}(?:\.{_ATEXT})*@{_ATEXT}(?:\.{_ATEXT})*)>(?:\s+(.*))?",
+                         re.DOTALL)
+
+
+class _SMTP(SMTP):
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        plain = _PLAIN_PATH.fullmatch(arg) if arg else None
+        if plain is None or (plain.group(2) or "").startswith("("):  # a comment: the stdlib
+            return super()._getaddr(arg)
+        address = plain.group(1)
+        if self.local_part_limit and len(address.rpartition("@")[0]) > self.local_part_limit:
+            return None, None
+        return address, plain.group(2) or ""
+
+
+class _Controller(Controller):
+    def factory(self) -> SMTP:
+        return _SMTP(self.handler, **self.SMTP_kwargs)
 
 
 class Handler:
@@ -72,7 +96,7 @@ def tls_context(config: Config) -> ssl.SSLContext | None:
     return context
 
 
-class SharedPortController(Controller):
+class SharedPortController(_Controller):
     """A listener on a port that other processes listen on too (SO_REUSEPORT): the kernel
     spreads new connections over them (channels/email/processes.py)."""
 
@@ -111,7 +135,7 @@ class SmtpService:
         config = self.services.config
         options: dict[str, Any] = {"tls_context": self.tls} if self.tls is not None else {}
         self.handler = Handler(self.services)
-        kind = SharedPortController if self.shared_port else Controller
+        kind = SharedPortController if self.shared_port else _Controller
         self.controller = kind(
             self.handler, hostname=self.host, port=self.port,
             server_hostname=config["smtp.domain"], ident="contact centre",

@@ -67,6 +67,35 @@ def test_a_department_alias_routes_and_unknown_recipients_get_550(
         assert client.rcpt("Contact@City.Example")[0] == 250
 
 
+def test_envelope_paths_in_every_form_name_the_sender(services: Services,
+                                                      smtp_port: int) -> None:
+    """A mail whose From is unusable is filed under its MAIL FROM path, however written."""
+    paths = {  # as the client writes MAIL FROM: the address the case must show
+        "<o'neil+bins@mail.example> SIZE=300 BODY=8BITMIME": "o'neil+bins@mail.example",
+        "<ann.lee@Mail.Example>": "ann.lee@mail.example",
+        '<"ann lee"@mail.example>': "",  # quoted local part: read, but not an address we use
+        "<@relay.example:bob@mail.example>": "bob@mail.example",  # source route dropped
+        "<carol@mail.example> (a comment) SIZE=300": "carol@mail.example",
+    }
+    raw = (b"From: nobody\r\nSubject: bins\r\n\r\nMy bin was not collected.\r\n")
+    for index, (path, expected) in enumerate(paths.items()):
+        with smtplib.SMTP("127.0.0.1", smtp_port, timeout=30) as client:
+            client.ehlo()
+            assert client.docmd("MAIL FROM:" + path)[0] == 250, path
+            assert client.rcpt("contact@city.example")[0] == 250
+            code, reply = client.data(raw.replace(b"bins", f"bins {index}".encode()))
+        if not expected:
+            assert code == 550 and b"no usable sender" in reply
+            continue
+        assert code == 250, (path, reply)
+        case = case_of(services, reply.decode().split()[-1])
+        [message] = messages_of(services, case.id or 0)
+        assert message.sender == expected, path
+    with smtplib.SMTP("127.0.0.1", smtp_port, timeout=30) as client:
+        client.ehlo()
+        assert client.docmd("MAIL FROM:<ann@mail..example>")[0] == 553  # malformed
+
+
 def test_database_failure_answers_451_and_stores_nothing(
         services: Services, smtp_port: int, monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(*args: object, **kwargs: object) -> object:
