@@ -3,7 +3,9 @@
 Used around every REST call (outbound SMS and WhatsApp, survey calls) and by the media
 downloads: 429, 5xx, 401/403 and network trouble are retried (outages pass, and credentials
 are fixed in config without losing the message); other 4xx and the codes of invalid or
-unsubscribed numbers fail for good (https://www.twilio.com/docs/api/errors).
+unsubscribed numbers fail for good (https://www.twilio.com/docs/api/errors). A rate limit
+Twilio reports inside a 400 (63018, a WhatsApp sender over its messages per second) passes
+like a 429 does, so it is retried too.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from caseboard.outbox import PermanentSendError, RetryableSendError
 
 PERMANENT_CODES = frozenset({21211, 21212, 21408, 21602, 21610, 21612, 21614, 21617, 21635,
                              63003, 63016})
+RETRYABLE_CODES = frozenset({63018})  # WhatsApp: rate limit exceeded for the channel
 
 
 def retryable_status(status: int) -> bool:
@@ -28,6 +31,8 @@ def classify(error: TwilioRestException) -> PermanentSendError | RetryableSendEr
     detail = f"Twilio answered {error.status} (code {error.code}): {error.msg}"
     if error.code in PERMANENT_CODES:
         return PermanentSendError(detail)
+    if error.code in RETRYABLE_CODES:
+        return RetryableSendError(detail)
     if retryable_status(error.status) or not 400 <= error.status < 500:
         return RetryableSendError(detail)
     return PermanentSendError(detail)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, abort, jsonify, request
+from flask import Blueprint, Response, abort, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import col, select
@@ -61,8 +61,8 @@ def _call() -> CallInfo | None:
     """The call of this webhook; a call we have not seen ringing is opened now."""
     services = current_services()
     sid = (request.form.get("CallSid") or "").strip()
-    if not sid:
-        abort(400, "CallSid is missing")
+    if not sid:  # plain text, like the other webhook errors (not Flask's HTML page)
+        abort(Response("CallSid is missing\n", 400, content_type="text/plain; charset=utf-8"))
     found = calls.lookup(services, sid)
     if found is not None:
         return found

@@ -194,6 +194,7 @@ RETRY, FAIL = "pending", "failed"
     (400, 21612, FAIL),  # not reachable from this number
     (400, 21614, FAIL),  # not a mobile number
     (400, 63016, FAIL),  # WhatsApp: outside the allowed window
+    (400, 63018, RETRY),  # WhatsApp: the sender's rate limit, passes like a 429
     (404, 20404, FAIL),  # another 4xx
 ])
 def test_twilio_errors_are_retryable_or_permanent(post: Post, phone_services: Services,

@@ -79,7 +79,8 @@ def ringing(post: Post, phone_services: Services) -> Case:
 def test_callbacks_without_a_call_sid_are_refused_and_write_nothing(
         post: Post, phone_services: Services, name: str, path: str) -> None:
     answer = post(path, payload(VOICE, name))
-    assert answer.status_code == 400 and b"CallSid is missing" in answer.data
+    assert answer.status_code == 400 and answer.data == b"CallSid is missing\n"
+    assert answer.mimetype == "text/plain"  # like the other webhook errors, not an HTML page
     assert count(phone_services, Case) == 0 and count(phone_services, PhoneCall) == 0
 
 
