@@ -31,9 +31,8 @@ def classify(error: TwilioRestException) -> PermanentSendError | RetryableSendEr
     detail = f"Twilio answered {error.status} (code {error.code}): {error.msg}"
     if error.code in PERMANENT_CODES:
         return PermanentSendError(detail)
-    if error.code in RETRYABLE_CODES:
-        return RetryableSendError(detail)
-    if retryable_status(error.status) or not 400 <= error.status < 500:
+    if (error.code in RETRYABLE_CODES or retryable_status(error.status)
+            or not 400 <= error.status < 500):
         return RetryableSendError(detail)
     return PermanentSendError(detail)
 

@@ -25,8 +25,9 @@ from channels.phone.voice import Voice
 bp = Blueprint("phone", __name__, template_folder="templates")
 
 
-def _bad(error: Exception) -> ResponseReturnValue:
-    return str(error) + "\n", 400, {"Content-Type": "text/plain; charset=utf-8"}
+def _bad(error: Exception | str) -> Response:
+    """A webhook's bad input: a plain-text 400 (Twilio logs it; there is no page to show)."""
+    return Response(f"{error}\n", 400, content_type="text/plain; charset=utf-8")
 
 
 # ---------------------------------------------------------------- SMS and WhatsApp
@@ -62,7 +63,7 @@ def _call() -> CallInfo | None:
     services = current_services()
     sid = (request.form.get("CallSid") or "").strip()
     if not sid:  # plain text, like the other webhook errors (not Flask's HTML page)
-        abort(Response("CallSid is missing\n", 400, content_type="text/plain; charset=utf-8"))
+        abort(_bad("CallSid is missing"))
     found = calls.lookup(services, sid)
     if found is not None:
         return found
