@@ -27,11 +27,13 @@ import random
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter, mul
+from itertools import repeat
 from typing import Any
 
+import numpy as np
+
 from routing.features import extract
-from routing.similar import SimilarCases
+from routing.similar import QUERY_FEATURES, SimilarCases
 from routing.text import normalise
 
 FORMAT = "contact-centre-router-model/1"
@@ -79,33 +81,50 @@ class TextModel:
     info: Mapping[str, Any] = field(default_factory=dict)  # examples, held-out accuracy, …
     # text key → ((label index, weight), …) for texts often given the same label
     repeated: Mapping[str, tuple[tuple[int, float], ...]] = field(default_factory=dict)
-    columns: tuple[tuple[float, ...], ...] = field(init=False, repr=False)  # per label
+    # The model as arrays for predict(): a long letter has thousands of features, and
+    # weighing them per label in Python took milliseconds (the slowest decisions).
+    matrix: Any = field(init=False, repr=False)  # features × labels
+    bias_vector: Any = field(init=False, repr=False)
+    idf_vector: Any = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "columns", tuple(zip(*self.weights, strict=True))
-                           if self.weights else tuple(() for _ in self.labels))
+        arrays = {"matrix": np.array(self.weights, dtype=np.float64).reshape(
+                      len(self.weights), len(self.labels)),
+                  "bias_vector": np.array(self.bias, dtype=np.float64),
+                  "idf_vector": np.array(self.idf, dtype=np.float64)}
+        for name, array in arrays.items():
+            array.flags.writeable = False  # shared between threads
+            object.__setattr__(self, name, array)
 
     def predict(self, text: str) -> Prediction | None:
         """Calibrated label probabilities and the labels of similar past cases; None when
         the text has no feature the model knows (empty, only emoji, another script)."""
-        vector = _vector(extract(text), self.vocabulary, self.idf)
-        if not vector:
+        indexes, values = self._array_vector(extract(text))
+        if not len(indexes):
             return None
-        pick = itemgetter(*(i for i, _ in vector))
-        values = [v for _, v in vector]
-        if len(values) == 1:
-            totals = [b + row[vector[0][0]] * values[0]
-                      for b, row in zip(self.bias, self.columns, strict=True)]
-        else:  # one C-level loop per label over the text's features
-            totals = [b + sum(map(mul, pick(row), values))
-                      for b, row in zip(self.bias, self.columns, strict=True)]
+        totals = (values @ self.matrix[indexes] + self.bias_vector).tolist()
         probabilities = _softmax(totals, self.temperature)
         votes = self.repeated.get(text_key(text)) if self.repeated else None
         if votes:
             probabilities = _with_votes(probabilities, votes)
         ranked = sorted(zip(self.labels, probabilities, strict=True), key=lambda pair: -pair[1])
-        similar = tuple(self.labels[i] for i in self.similar.nearest(vector))
+        # Stable, so that ties fall as they would in the plain-Python vector's order.
+        strongest = np.argsort(-values, kind="stable")[:QUERY_FEATURES]
+        similar = tuple(self.labels[i] for i in self.similar.nearest(
+            list(zip(indexes[strongest].tolist(), values[strongest].tolist(), strict=True))))
         return Prediction(tuple(ranked), similar)
+
+    def _array_vector(self, counts: Counter[str]) -> tuple[Any, Any]:
+        """_vector() in numpy: (feature indexes, values) of the known features."""
+        n = len(counts)
+        indexes = np.fromiter(map(self.vocabulary.get, counts, repeat(-1)), dtype=np.int64,
+                              count=n)
+        tf = np.fromiter(counts.values(), dtype=np.float64, count=n)
+        known = indexes >= 0
+        indexes, tf = indexes[known], tf[known]
+        values = (1.0 + np.log(tf)) * self.idf_vector[indexes]  # sublinear TF-IDF
+        norm = math.sqrt(float(values @ values))
+        return (indexes, values / norm) if norm else (indexes[:0], values[:0])
 
     def probabilities(self, text: str) -> list[tuple[str, float]]:
         """(label, calibrated probability), most likely first; [] for unreadable text."""
@@ -261,9 +280,10 @@ def _vocabulary(counts: Sequence[Counter[str]]) -> tuple[dict[str, int], tuple[f
 def _vector(counts: Counter[str], vocabulary: Mapping[str, int],
             idf: Sequence[float]) -> list[tuple[int, float]]:
     """Sublinear TF-IDF, L2-normalised: (feature index, value) for known features."""
-    get = vocabulary.get
-    pairs = [(i, idf[i] if count == 1 else (1.0 + math.log(count)) * idf[i])
-             for feature, count in counts.items() if (i := get(feature)) is not None]
+    log = math.log
+    pairs = [(i, idf[i] if count == 1 else (1.0 + log(count)) * idf[i])
+             for i, count in zip(map(vocabulary.get, counts), counts.values(), strict=True)
+             if i is not None]
     norm = math.sqrt(sum(v * v for _, v in pairs))
     return [(i, v / norm) for i, v in pairs] if norm else []
 
