@@ -26,8 +26,12 @@ class FileStore:
         digest = hashlib.sha256(data).hexdigest()
         target = self.path_for(digest)
         if target.exists():
+            if self.durable:
+                # Another process may have renamed it into place and not yet synced the
+                # folder: our row must not point at a name a power cut can still take away.
+                _sync_folder(target.parent)
             return digest
-        target.parent.mkdir(parents=True, exist_ok=True)
+        new_folders = self._make_folders(target.parent)
         # Write then rename, so a crash never leaves a half-written file under its hash.
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
         try:
@@ -41,8 +45,22 @@ class FileStore:
             Path(tmp).unlink(missing_ok=True)
             raise
         if self.durable:
-            _sync_folder(target.parent)
+            # The rename, then each new folder's own entry in its parent (deepest first).
+            for folder in (target.parent, *(f.parent for f in new_folders)):
+                _sync_folder(folder)
         return digest
+
+    def _make_folders(self, folder: Path) -> list[Path]:
+        """Create `folder` and any missing parents below the root; the new ones, deepest
+        first."""
+        missing = []
+        while not folder.is_dir() and folder != self.root:
+            missing.append(folder)
+            folder = folder.parent
+        self.root.mkdir(parents=True, exist_ok=True)
+        for new in reversed(missing):
+            new.mkdir(exist_ok=True)  # another process may make it at the same moment
+        return missing
 
     def get(self, sha256: str) -> bytes:
         return self.path_for(sha256).read_bytes()

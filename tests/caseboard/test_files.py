@@ -30,14 +30,7 @@ def test_a_name_that_is_not_a_hash_is_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize("durable", [True, False])
 def test_a_durable_store_syncs_the_file_and_its_folder_before_returning(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, durable: bool) -> None:
-    synced: list[str] = []
-    real_fsync = os.fsync
-
-    def recording_fsync(fd: int) -> None:
-        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
-        real_fsync(fd)
-
-    monkeypatch.setattr(files.os, "fsync", recording_fsync)
+    synced = _recording_fsync(monkeypatch)
     store = FileStore(tmp_path, durable=durable)
     digest = store.put(b"an email the citizen sent")
     target = store.path_for(digest)
@@ -46,3 +39,40 @@ def test_a_durable_store_syncs_the_file_and_its_folder_before_returning(
         assert str(target.parent) in synced  # the rename itself
     else:
         assert synced == []
+
+
+def test_new_folders_are_synced_into_their_parents(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file in a folder made for it survives a power cut only if the folder's own entry
+    (ab/ in the root, cd/ in ab/) is on disk too."""
+    store = FileStore(tmp_path / "files")
+    synced = _recording_fsync(monkeypatch)
+    target = store.path_for(store.put(b"the first attachment"))
+    shard, root = target.parent.parent, target.parent.parent.parent
+    assert [str(target.parent), str(shard), str(root)] == [p for p in synced
+                                                           if ".incoming-" not in p]
+
+
+def test_a_file_found_already_there_has_its_folder_synced_before_put_returns(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another process may have just renamed the same content into place without syncing
+    the folder yet: this caller's database row must not point at a name that can vanish."""
+    store = FileStore(tmp_path)
+    digest = store.put(b"the same mail delivered twice")
+    synced = _recording_fsync(monkeypatch)
+    assert store.put(b"the same mail delivered twice") == digest
+    assert synced == [str(store.path_for(digest).parent)]
+    assert FileStore(tmp_path, durable=False).put(b"the same mail delivered twice") == digest
+    assert len(synced) == 1  # a store that is not durable syncs nothing
+
+
+def _recording_fsync(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(files.os, "fsync", recording_fsync)
+    return synced
