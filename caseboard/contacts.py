@@ -55,6 +55,10 @@ class InboundContact:
     explicit_department: str | None = None
     explicit_service: str | None = None
     automated: bool = False  # auto-replies and bounces: filed, never acknowledged
+    # A loop guard (> 0): no acknowledgement to a recipient who had this many in the last
+    # hour. Counted inside intake's write transaction, so mails arriving together cannot
+    # all slip under the limit.
+    ack_limit_per_hour: int = 0
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -79,3 +83,4 @@ class IntakeResult:
     case_id: int
     message_id: int
     citizen_id: int
+    acknowledged: bool = False  # an acknowledgement was queued for the citizen

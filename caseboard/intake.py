@@ -124,15 +124,18 @@ class Intake:
             case_id, reference = new.case_id, new.reference
         message_id = self._store_message(session, contact, case_id, now, stored)
         case_search.index_texts(session, case_id, contact.subject, contact.text)
+        acknowledged = False
         if new is not None:
             self._suggest_identities(session, case_id, match.citizen_id, match.suggestions)
-            self._acknowledge(session, contact, new, message_id, now, events)
+            acknowledged = self._acknowledge(session, contact, new, match.citizen_id,
+                                             message_id, now, events)
         elif case is not None and match.created and match.citizen_id != case.citizen_id:
             # Someone new quotes this case (a partner, a new phone): maybe the same person.
             self._suggest_identities(session, case_id, match.citizen_id, (Suggestion(
                 case.citizen_id, 90.0, f"wrote about {reference}, a case of this citizen"),))
         audit.record_all(session, events)
-        return IntakeResult(outcome, reference, case_id, message_id, match.citizen_id)
+        return IntakeResult(outcome, reference, case_id, message_id, match.citizen_id,
+                            acknowledged)
 
     def _thread(self, session: Session, contact: InboundContact) -> _CaseRow | None:
         """The case this contact continues: a reference it quotes, or a thread id it names."""
@@ -225,15 +228,25 @@ class Intake:
             for suggestion in suggestions])
 
     def _acknowledge(self, session: Session, contact: InboundContact, new: _NewCase,
-                     message_id: int, now: dt.datetime,
-                     events: list[dict[str, object]]) -> None:
+                     citizen_id: int, message_id: int, now: dt.datetime,
+                     events: list[dict[str, object]]) -> bool:
         """Queue "we have your message": the reference, who handles it and by when."""
         if contact.automated:
-            return
+            return False
         target = _acknowledgement_target(contact)
         if target is None:
-            return
+            return False
         channel, recipient = target
+        if contact.ack_limit_per_hour > 0:
+            recent = _RECENT_ACKNOWLEDGEMENTS.execute(connection_of(session), {
+                "citizen_id": citizen_id, "channel": channel, "recipient": recipient,
+                "since": now - dt.timedelta(hours=1)}).fetchone()[0]
+            if recent >= contact.ack_limit_per_hour:
+                events.append(audit.event(new.case_id, "system", "acknowledgement_withheld",
+                                          channel, recipient=recipient,
+                                          reason=f"{recent} acknowledgements to this address "
+                                                 "in the last hour (loop guard)"))
+                return False
         department = self.config.department(new.department)
         payload = {
             "reference": new.reference, "language": contact.language or "en",
@@ -249,6 +262,7 @@ class Intake:
                        kind="acknowledgement", now=now, payload=payload)
         events.append(audit.event(new.case_id, "system", "acknowledgement_queued", channel,
                                   recipient=recipient, message_id=message_id))
+        return True
 
 
 def _survivor_of(connection: sa.Connection, case: _CaseRow) -> _CaseRow:
@@ -276,6 +290,12 @@ _MERGED_INTO = FastQuery(
     " WHERE m.source_case_id = :case_id AND m.undone_at IS NULL ORDER BY m.id DESC LIMIT 1")
 _TOUCH_CASE = FastQuery("UPDATE cases SET updated_at = :now WHERE id = :case_id",
                         times=("now",))
+# Through the citizen's recent cases (indexed), not a scan of the whole outbox.
+_RECENT_ACKNOWLEDGEMENTS = FastQuery(
+    "SELECT count(*) FROM cases c JOIN outbox o ON o.case_id = c.id"
+    " WHERE c.citizen_id = :citizen_id AND c.created_at >= :since"
+    " AND o.kind = 'acknowledgement' AND o.channel = :channel AND o.recipient = :recipient"
+    " AND o.created_at >= :since", times=("since",))
 _DUPLICATE_QUERY = FastQuery(
     "SELECT m.id, m.case_id, c.reference, c.citizen_id FROM message m"
     " JOIN cases c ON c.id = m.case_id"

@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from caseboard.contacts import InboundContact, IncomingAttachment, Sender
-from caseboard.fastsql import FastQuery
 from caseboard.intake import IntakeError
 from caseboard.models import utcnow
 from caseboard.services import Services
@@ -94,19 +93,17 @@ def handle_message(services: Services, raw: bytes, mail_from: str,
     now = received_at or utcnow()
     if not mail.auto_reason and sender.endswith("@" + config["smtp.domain"].lower()):
         mail.auto_reason = "sent from our own domain"  # never answer ourselves
-    automated = bool(mail.auto_reason) or _ack_limit_reached(services, sender, now)
-    contact = build_contact(config, mail, raw, sender, department, automated, now)
+    contact = build_contact(config, mail, raw, sender, department, now)
     try:
         result = services.intake.take(contact)
     except IntakeError as error:
         raise RejectedMail(554, str(error)) from None
-    acknowledged = not automated and result.outcome.value == "created"
-    return EmailOutcome(result.outcome.value, result.reference, acknowledged,
+    return EmailOutcome(result.outcome.value, result.reference, result.acknowledged,
                         mail.auto_reason)
 
 
 def build_contact(config: Config, mail: ParsedMail, raw: bytes, sender: str,
-                  department: str | None, automated: bool, now: dt.datetime) -> InboundContact:
+                  department: str | None, now: dt.datetime) -> InboundContact:
     attachments, notes = _attachments(config, mail, raw)
     text = _text(config, mail, notes)
     external_id = mail.message_id or "sha256:" + hashlib.sha256(raw).hexdigest()
@@ -115,7 +112,7 @@ def build_contact(config: Config, mail: ParsedMail, raw: bytes, sender: str,
         "cc": mail.cc[:20], "date": mail.date.isoformat() if mail.date else "",
         "in_reply_to": mail.in_reply_to, "references": mail.references[-10:],
         "reply_chars": len(mail.new_text), "html_only": mail.html_only,
-        "automatic": mail.auto_reason or ("acknowledgement limit reached" if automated else ""),
+        "automatic": mail.auto_reason,
         "not_kept": notes, "defects": mail.defects, "charset": mail.charset,
     }
     thread_ids = tuple(dict.fromkeys([*mail.in_reply_to, *reversed(mail.references)]))
@@ -125,7 +122,9 @@ def build_contact(config: Config, mail: ParsedMail, raw: bytes, sender: str,
         text=text, subject=mail.subject[:998], language=guess_language(mail),
         attachments=tuple(attachments), received_at=now, thread_ids=thread_ids[:30],
         own_thread_id=mail.message_id, explicit_department=department or None,
-        automated=automated, metadata={"email": details},
+        automated=bool(mail.auto_reason),
+        # Loop guard: a sender acknowledged this often in the last hour gets no more.
+        ack_limit_per_hour=config["smtp.ack_limit_per_hour"], metadata={"email": details},
     )
 
 
@@ -197,23 +196,3 @@ def guess_language(mail: ParsedMail) -> str:
     if han and han >= letters * 0.3 and not _KANA_HANGUL.search(sample):
         return "zh"
     return "en"
-
-
-# On the driver's cursor (caseboard/fastsql.py): through SQLAlchemy's execution layer this one
-# lookup cost about as much CPU as parsing the mail.
-_RECENT_ACKS = FastQuery(
-    "SELECT count(*) FROM citizen_identity i"
-    " JOIN cases c ON c.citizen_id = i.citizen_id"
-    " JOIN outbox o ON o.case_id = c.id"
-    " WHERE i.kind = 'email' AND i.value = :address AND c.created_at >= :since"
-    " AND o.kind = 'acknowledgement' AND o.channel = 'email' AND o.recipient = :address"
-    " AND o.created_at >= :since", times=("since",))
-
-
-def _ack_limit_reached(services: Services, address: str, now: dt.datetime) -> bool:
-    """Loop guard: a sender already acknowledged N times this hour gets no more."""
-    since = now - dt.timedelta(hours=1)
-    with services.database.engine.connect() as connection:  # no ORM session: hot path
-        count = _RECENT_ACKS.execute(connection, {"address": address, "since": since}
-                                     ).fetchone()[0]
-    return int(count) >= services.config["smtp.ack_limit_per_hour"]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlmodel import col, select
 
 from caseboard import outbox
-from caseboard.models import Attachment, CitizenIdentity, Message
+from caseboard.models import Attachment, AuditEvent, CitizenIdentity, Message
 from caseboard.outbox import Dispatcher
 from caseboard.services import Services
 from channels.email import bounces
@@ -119,6 +120,26 @@ def test_acknowledgements_to_one_sender_are_limited_per_hour(services: Services)
                 for i in range(limit + 2)]
     assert [o.acknowledged for o in outcomes] == [True] * limit + [False, False]
     assert all(o.kind == "created" for o in outcomes)
+    assert len(outbox_items(services)) == limit
+    # The case trail says why the citizen got no acknowledgement.
+    with services.database.read() as session:
+        withheld = session.exec(select(AuditEvent).where(
+            AuditEvent.action == "acknowledgement_withheld")).all()
+    assert len(withheld) == 2
+    assert withheld[0].details["recipient"] == "ann@mail.example"
+    assert "loop guard" in withheld[0].details["reason"]
+
+
+def test_the_limit_holds_for_mails_arriving_at_the_same_moment(services: Services) -> None:
+    """Counted in the write transaction: mails that share a group commit cannot all see
+    "under the limit" and all be answered (a loop between two auto-responders)."""
+    limit = services.config["smtp.ack_limit_per_hour"]
+    mails = [make_mail(f"Loop message {i}").as_bytes() for i in range(limit + 6)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(
+            lambda raw: handle_message(services, raw, "loop@mail.example", CONTACT), mails))
+    assert all(o.kind == "created" for o in outcomes)
+    assert sum(o.acknowledged for o in outcomes) == limit
     assert len(outbox_items(services)) == limit
 
 
