@@ -106,11 +106,12 @@ def router_fold(data: Data, train_ids: list[int], test_ids: list[int]
 def accuracy_table(data_dir: Path, k: int, only: str = "") -> None:
     print(f"\n== {k}-fold cross-validated accuracy (same folds, same run)")
     print(f"{'data set':<30}{'texts':>7}{'router':>9}{'LinearSVC':>11}{'diff':>8}"
-          f"{'train s/fold':>14}")
+          f"{'train s/fold':>14}{'right: router / LinearSVC':>28}")
     for name, (data, analyzer) in data_sets(data_dir).items():
         if only.casefold() not in name.casefold():
             continue  # --only: iterate on one data set
         ours, theirs, seconds, outcomes = [], [], [], []
+        right = {"router": 0, "baseline": 0}  # test cases decided right, over all folds
         for test in folds(len(data), k):
             held = set(test)
             train_ids = [i for i in range(len(data)) if i not in held]
@@ -119,9 +120,14 @@ def accuracy_table(data_dir: Path, k: int, only: str = "") -> None:
             seconds.append(spent)
             outcomes += fold_outcomes
             theirs.append(baseline_accuracy(data, train_ids, test, analyzer))
+            right["router"] += round(accuracy * len(test))
+            right["baseline"] += round(theirs[-1] * len(test))
         mine, base = statistics.mean(ours), statistics.mean(theirs)
+        # The counts settle what a mean of fold accuracies rounds away (0.9578 vs 0.9578).
+        ahead = right["router"] - right["baseline"]
+        counts = f"{right['router']:,} / {right['baseline']:,} ({ahead:+d})"
         print(f"{name:<30}{len(data):>7}{mine:>9.4f}{base:>11.4f}{mine - base:>+8.4f}"
-              f"{statistics.mean(seconds):>14.1f}")
+              f"{statistics.mean(seconds):>14.1f}{counts:>28}")
         print("    calibration " + calibration(outcomes))
 
 

@@ -7,7 +7,8 @@ baseline is a bare Flask app answering an empty <Response/> under the same gunic
 signatures built before the clock starts; bare and phone runs alternate so both see the same
 machine load. Also the voice menu: TwiML response time (p50/p95) of /twilio/voice (the call
 rings: a case is opened) and /twilio/voice/language (the menu), one request at a time.
-Prints medians over runs and the ratio (goals: >= 50 % of the bare rate; menu p95 <= 100 ms).
+Prints medians over runs and the ratio (goals: >= 50 % of the bare rate; menu p95 <= 100 ms),
+and the servers' CPU per request, which says why the ratio is what it is on a loaded machine.
 
     python bench/twilio.py [--requests 1000] [--clients 8] [--workers 2] [--threads 4]
                            [--runs 3] [--calls 200]
@@ -112,6 +113,17 @@ class Gunicorn:
         for thread in threads:
             thread.join()
 
+    def cpu_seconds(self) -> tuple[float, float]:
+        """User and system CPU seconds of the master and its workers so far."""
+        tick = os.sysconf("SC_CLK_TCK")
+        pids = [self.process.pid, *(int(p) for p in Path(
+            f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split())]
+        user = system = 0.0
+        for pid in pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            user, system = user + int(fields[11]) / tick, system + int(fields[12]) / tick
+        return user, system
+
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
         self.process.wait(timeout=30)
@@ -212,13 +224,18 @@ def main(argv: list[str] | None = None) -> int:
         phone_rates: list[float] = []
         rings: list[float] = []
         menus: list[float] = []
+        cpu: dict[str, list[tuple[float, ...]]] = {"bare": [], "phone": []}  # ms per request
         for run in range(args.runs):
             bodies = sms_bodies(args.requests)
             for name, target, into in (("bare", "bench.twilio:bare_app()", bare_rates),
                                        ("phone", "bench.twilio:phone_app()", phone_rates)):
                 server = Gunicorn(target, env, args.workers, args.threads)
                 try:
+                    before = server.cpu_seconds()
                     rate = throughput(server.port, bodies, args.clients)
+                    after = server.cpu_seconds()
+                    cpu[name].append(tuple(1000 * (a - b) / len(bodies)
+                                           for a, b in zip(after, before, strict=True)))
                     if name == "phone":
                         ring, menu = menu_latencies(server.port, args.calls)
                         rings.append(p95(ring))
@@ -233,6 +250,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"bare Flask endpoint:   {bare:8.0f} requests/s (median)")
     print(f"signed SMS webhook:    {phone:8.0f} requests/s (median; each a new case)")
     print(f"ratio:                 {phone / bare:8.1%} (goal >= 50 %)")
+    for name in ("bare", "phone"):
+        user = statistics.median(c[0] for c in cpu[name])
+        system = statistics.median(c[1] for c in cpu[name])
+        print(f"server CPU, {name + ':':<7}  {user:.2f} ms user + {system:.2f} ms system "
+              "per request (gunicorn master and workers, medians)")
     print(f"voice greeting p95:    {statistics.median(rings):8.1f} ms (call rings, case opened)")
     print(f"voice menu p95:        {statistics.median(menus):8.1f} ms (goal <= 100 ms)")
     return 0
