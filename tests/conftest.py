@@ -48,7 +48,10 @@ def free_port() -> int:
 def postgres_database() -> Iterator[str | None]:
     """A throw-away PostgreSQL database for this test run, migrated once."""
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"cc_test_{uuid.uuid4().hex[:10]}"
+    # One database per pytest-xdist worker (and per run): the uuid keeps names apart, the
+    # worker id tells whose a leftover database was.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"cc_test_{worker}_{uuid.uuid4().hex[:10]}"
     try:
         with admin.connect() as connection:
             connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
