@@ -46,6 +46,8 @@ def test_citizen_and_agent_chat_live(live_server: LiveServer, new_page: Callable
         waiting.locator("button.take").click()
         pane = alice.locator("section.chat").first
         pane.wait_for()
+        # The pane's lines arrive a moment after the pane itself (slower under load).
+        pane.get_by_text(payloads["script"]).first.wait_for()
         assert payloads["script"] in pane.inner_text()  # the question, as text
 
         citizen.wait_for_selector("#cc-status:has-text('Chatting with')")
