@@ -38,6 +38,7 @@ def test_a_chinese_chat_with_an_agent_whose_name_is_a_payload(
 
         agent = chat.sign_in(new_page, "xi_payload")
         pane = chat.take(agent, "王芳")
+        pane.get_by_text(QUESTION).first.wait_for()  # the lines arrive after the pane
         assert QUESTION in pane.inner_text()
         joined = citizen.locator("#cc-log li.system", has_text="已加入对话")
         joined.wait_for()
