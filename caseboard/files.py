@@ -57,7 +57,8 @@ class FileStore:
         while not folder.is_dir() and folder != self.root:
             missing.append(folder)
             folder = folder.parent
-        self.root.mkdir(parents=True, exist_ok=True)
+        if folder == self.root:  # stopped at the root, not at a folder that exists
+            self.root.mkdir(parents=True, exist_ok=True)
         for new in reversed(missing):
             new.mkdir(exist_ok=True)  # another process may make it at the same moment
         return missing

@@ -115,7 +115,8 @@ class TextModel:
         return Prediction(tuple(ranked), similar)
 
     def _array_vector(self, counts: Counter[str]) -> tuple[Any, Any]:
-        """_vector() in numpy: (feature indexes, values) of the known features."""
+        """_vector() in numpy: (feature indexes, values) of the known features. The same
+        sublinear TF-IDF as training's _vector(); a change to one must go to both."""
         n = len(counts)
         indexes = np.fromiter(map(self.vocabulary.get, counts, repeat(-1)), dtype=np.int64,
                               count=n)
