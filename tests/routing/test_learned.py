@@ -7,7 +7,8 @@ import json
 import pytest
 
 from routing import RoutingRules, TextModel, TrainingError, route, train
-from routing.learned import ALPHAS
+from routing.features import extract
+from routing.learned import ALPHAS, _vector
 
 # Texts the demo keywords do not know, so that only the model can place them.
 HISTORY = [
@@ -205,3 +206,14 @@ def test_a_correction_weighs_more_than_a_plain_example() -> None:
     history += [(f"pothole number {n}", "roads", 1.0) for n in range(8)]
     history += [(f"park bench {n} broken", "parks", 1.0) for n in range(8)]
     assert train(history).probabilities("a loose paving slab")[0][0] == "roads"
+
+
+@pytest.mark.parametrize("text", ["the tarmac crumbled tarmac tarmac", "暖气片漏了漏了",
+                                  "radiator", "nothing known here", ""])
+def test_a_decision_weighs_a_text_as_training_did(model: TextModel, text: str) -> None:
+    """predict() builds its TF-IDF vector in numpy, training in plain Python: the two must
+    agree, or a text would be judged on other values than the model learned from."""
+    indexes, values = model._array_vector(extract(text))
+    expected = _vector(extract(text), model.vocabulary, model.idf)
+    assert indexes.tolist() == [i for i, _ in expected]
+    assert values.tolist() == pytest.approx([v for _, v in expected])
