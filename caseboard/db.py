@@ -80,6 +80,15 @@ class Database:
         path = _sqlite_file(url)
         self._writer_lock = WriterLock(Path(f"{path}-writer.lock") if path else None)
         self._checkpointer = Checkpointer(self.engine if path else None)
+        self._disposed = False
+        event.listen(self.engine, "checkin", self._close_if_disposed)
+
+    def _close_if_disposed(self, dbapi_connection: Any, record: Any) -> None:
+        """A connection handed back after dispose() (a background thread was mid-query) or
+        opened since is closed now: kept in a pool nobody disposes, it would stay open until
+        the garbage collector found it."""
+        if self._disposed and dbapi_connection is not None:
+            record.invalidate()
 
     @property
     def is_sqlite(self) -> bool:
@@ -119,6 +128,7 @@ class Database:
         raise AssertionError("unreachable")
 
     def dispose(self) -> None:
+        self._disposed = True
         self._checkpointer.stop()
         self.engine.dispose()
 

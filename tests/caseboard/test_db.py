@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -101,3 +103,30 @@ def test_the_wal_is_copied_into_the_database_file_soon_after_a_write(tmp_path: P
             assert session.execute(sa.text("SELECT count(*) FROM t")).scalar_one() == 2000
     finally:
         database.dispose()
+
+
+def _is_closed(raw: Any) -> bool:
+    if isinstance(raw, sqlite3.Connection):
+        try:
+            raw.execute("SELECT 1")
+        except sqlite3.ProgrammingError:
+            return True
+        return False
+    return bool(raw.closed)
+
+
+def test_a_connection_handed_back_after_dispose_is_closed_not_left_to_the_collector(
+        db_url: str) -> None:
+    # A background thread (the chat feed) can be mid-query when the app shuts its database;
+    # its connection would otherwise sit open in a pool nobody disposes.
+    database = Database(db_url)
+    with database.read() as session:
+        session.execute(sa.text("SELECT 1"))
+        busy = session.connection().connection.dbapi_connection
+        database.dispose()
+        assert not _is_closed(busy)
+    assert _is_closed(busy)
+    with database.read() as session:  # still usable, but no longer pooled
+        assert session.execute(sa.text("SELECT 1")).scalar_one() == 1
+        late = session.connection().connection.dbapi_connection
+    assert _is_closed(late)
