@@ -68,9 +68,7 @@ class GroupCommit:
                     self._hand_over()
                     return
                 own.lead = False
-                batch = [self._queue.popleft()
-                         for _ in range(min(self.max_batch, len(self._queue)))]
-            self._write(batch)
+            self._write_next_batch()
 
     def _hand_over(self) -> None:
         """Called with the lock held, once the leader's own job is done."""
@@ -81,11 +79,15 @@ class GroupCommit:
         else:
             self._writing = False
 
-    def _write(self, batch: list[_Job[Any]]) -> None:
-        if not batch:
-            return
+    def _write_next_batch(self) -> None:
+        batch: list[_Job[Any]] = []
         try:
             with self.database.write() as session:
+                # Taken once the write lock is ours: callers that queued while another
+                # process (a second gunicorn worker) was writing join this transaction.
+                with self._lock:
+                    batch = [self._queue.popleft()
+                             for _ in range(min(self.max_batch, len(self._queue)))]
                 values = [job.work(session) for job in batch]
         except BaseException:
             # Someone's contact (or the commit) failed: give each its own transaction, so
