@@ -85,20 +85,23 @@ class GroupCommit:
             with self.database.write() as session:
                 # Taken once the write lock is ours: callers that queued while another
                 # process (a second gunicorn worker) was writing join this transaction.
-                with self._lock:
-                    batch = [self._queue.popleft()
-                             for _ in range(min(self.max_batch, len(self._queue)))]
+                batch = self._take_batch()
                 values = [job.work(session) for job in batch]
         except BaseException:
             # Someone's contact (or the commit) failed: give each its own transaction, so
-            # only the contact at fault gets the error.
-            for job in batch:
+            # only the contact at fault gets the error (and each its own error, should the
+            # transaction not even have started).
+            for job in batch or self._take_batch():
                 self._write_alone(job)
             return
         self.transactions += 1
         for job, value in zip(batch, values, strict=True):
             job.value = value
             job.done.set()
+
+    def _take_batch(self) -> list[_Job[Any]]:
+        with self._lock:
+            return [self._queue.popleft() for _ in range(min(self.max_batch, len(self._queue)))]
 
     def _write_alone(self, job: _Job[Any]) -> None:
         try:

@@ -72,6 +72,31 @@ def test_a_result_is_returned_only_once_committed(services: Services) -> None:
     assert "durable" in names_in_database(services)  # seen from another connection
 
 
+def test_a_transaction_that_cannot_start_fails_its_callers_instead_of_hanging(
+        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    group = GroupCommit(services.database)
+
+    def no_lock() -> None:
+        raise OSError("the writer lock file is on a full disk")
+
+    monkeypatch.setattr(services.database._writer_lock, "held", no_lock)
+    outcome: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            group.run(add_citizen("never"))
+        except OSError as error:
+            outcome.append(error)
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    caller.join(10)
+    assert not caller.is_alive() and len(outcome) == 1
+    monkeypatch.undo()
+    assert group.run(add_citizen("later")) == "later"  # the group is not left stuck
+    assert names_in_database(services) == {"later"}
+
+
 def test_many_concurrent_intakes_each_get_their_own_committed_case(services: Services) -> None:
     references: dict[int, str] = {}
 
