@@ -60,7 +60,11 @@ def _split_cjk(word: str) -> Iterable[str]:
 
 def index_texts(session: Session, case_id: int, *texts: str) -> None:
     """Add the terms of these texts to the case (in the caller's transaction)."""
-    found = terms("\n".join(texts))
+    index_terms(session, case_id, terms("\n".join(texts)))
+
+
+def index_terms(session: Session, case_id: int, found: list[str]) -> None:
+    """Add terms() found beforehand (intake finds them outside its write transaction)."""
     if not found:
         return
     connection = connection_of(session)

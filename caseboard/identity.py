@@ -7,6 +7,7 @@ silent merge (two people can share a name and a street).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -32,6 +33,7 @@ def normalise_email(text: str) -> str:
     return email
 
 
+@functools.lru_cache(maxsize=4096)  # a webhook's sender is normalised twice (check, intake)
 def normalise_phone(text: str, region: str) -> str:
     """E.164 form (+441632960123); raises ValueError for something that is not a number."""
     raw = text.strip()
@@ -82,8 +84,12 @@ def sender_identities(sender: Sender, region: str) -> list[tuple[str, str]]:
 
 
 def find_or_create_citizen(session: Session, sender: Sender, region: str, channel: str,
-                           language: str) -> CitizenMatch:
-    identities = sender_identities(sender, region)
+                           language: str,
+                           identities: list[tuple[str, str]] | None = None) -> CitizenMatch:
+    """`identities`: sender_identities() found beforehand (intake finds them outside its
+    write transaction)."""
+    if identities is None:
+        identities = sender_identities(sender, region)
     known = _owners(session, identities)
     owners = {identity: owner.citizen_id for identity, owner in known.items()}
     citizen_id = next((owners[i] for i in identities if i in owners), None)
