@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from routing import RoutingRules, TextModel, TrainingError, route, train
+from routing import RoutingRules, TextModel, TrainingError, learned, route, train
 from routing.features import extract
 from routing.learned import ALPHAS, _vector
 
@@ -206,6 +206,24 @@ def test_a_correction_weighs_more_than_a_plain_example() -> None:
     history += [(f"pothole number {n}", "roads", 1.0) for n in range(8)]
     history += [(f"park bench {n} broken", "parks", 1.0) for n in range(8)]
     assert train(history).probabilities("a loose paving slab")[0][0] == "roads"
+
+
+def test_a_variant_of_a_title_follows_the_label_the_title_mostly_had(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Boston's "Sidewalk Repair": over a hundred times to public works, now and then to
+    # other departments. A variant the history never had follows the majority.
+    title = "Sidewalk Repair (Make Safe)"
+    history = [(title, "roads")] * 100
+    history += [(title, other) for other in ("triage", "water", "licensing", "parks")]
+    history += [(f"pothole number {n}", "roads") for n in range(8)]
+    history += [(f"water main burst on street {n}", "water") for n in range(8)]
+    history += [(f"licence for stall {n}", "licensing") for n in range(8)]
+    history += [(f"park bench {n} broken", "parks") for n in range(8)]
+    history += [(f"general question {n}", "triage") for n in range(8)]
+    assert train(history).probabilities("SIDEWALK MAKE SAFE")[0][0] == "roads"
+    # With one equal lesson per (text, label), the variant's words point everywhere at once.
+    monkeypatch.setattr(learned, "FREQUENCY_POWER", 0.0)
+    assert train(history).probabilities("SIDEWALK MAKE SAFE")[0][0] != "roads"
 
 
 @pytest.mark.parametrize("text", ["the tarmac crumbled tarmac tarmac", "暖气片漏了漏了",
