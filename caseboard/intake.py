@@ -104,8 +104,8 @@ class Intake:
             # A re-delivery stores no files: its bytes can differ from the first delivery's
             # (a relay added a header) and would be left in the file store unreferenced.
             # The transaction checks again, for a first delivery committing meanwhile.
-            with self.database.engine.connect() as connection:  # no Session: one query
-                known = _duplicate_on(connection, contact)
+            with self.database.read() as session:
+                known = _find_duplicate(session, contact)
             if known is not None:
                 return known
         try:
@@ -344,12 +344,8 @@ _DUPLICATE_QUERY = FastQuery(
 
 
 def _find_duplicate(session: Session, contact: InboundContact) -> IntakeResult | None:
-    return _duplicate_on(connection_of(session), contact)
-
-
-def _duplicate_on(connection: sa.Connection, contact: InboundContact) -> IntakeResult | None:
     row = _DUPLICATE_QUERY.execute(
-        connection, {"channel": contact.channel, "external_id": contact.external_id}
+        connection_of(session), {"channel": contact.channel, "external_id": contact.external_id}
     ).fetchone()
     if row is None:
         return None
