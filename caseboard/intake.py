@@ -100,14 +100,6 @@ class Intake:
     def take(self, contact: InboundContact) -> IntakeResult:
         """Commit the contact and say what happened; raise IntakeError for bad input."""
         self._check(contact)
-        if contact.attachments:
-            # A re-delivery stores no files: its bytes can differ from the first delivery's
-            # (a relay added a header) and would be left in the file store unreferenced.
-            # The transaction checks again, for a first delivery committing meanwhile.
-            with self.database.read() as session:
-                known = _find_duplicate(session, contact)
-            if known is not None:
-                return known
         try:
             identities = sender_identities(contact.sender, self.region)
         except ValueError as error:  # a malformed email address or phone number

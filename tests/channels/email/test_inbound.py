@@ -64,19 +64,6 @@ def test_a_new_mail_opens_a_routed_case_and_queues_the_acknowledgement(
     assert (again.kind, again.reference) == ("duplicate", outcome.reference)
 
 
-def test_a_redelivery_with_other_bytes_is_a_duplicate_and_stores_no_file(
-        services: Services) -> None:
-    first = make_mail(message_id="<m2@mail.example>")
-    outcome = handle_message(services, first.as_bytes(), "ann@mail.example", CONTACT)
-    stored = sorted(p for p in services.files.root.rglob("*") if p.is_file())
-    # A relay on the way added a header: the same mail (same Message-ID), other bytes.
-    again = b"Received: from relay2.mail.example\r\n" + first.as_bytes()
-    repeat = handle_message(services, again, "ann@mail.example", CONTACT)
-    assert (repeat.kind, repeat.reference) == ("duplicate", outcome.reference)
-    assert sorted(p for p in services.files.root.rglob("*") if p.is_file()) == stored
-    assert len(messages_of(services, case_of(services, outcome.reference).id or 0)) == 1
-
-
 def test_department_alias_routes_straight_there(services: Services) -> None:
     raw = make_mail("Something about my account", to="housing@city.example").as_bytes()
     outcome = handle_message(services, raw, "ann@mail.example", ["housing@city.example"])
