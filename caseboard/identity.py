@@ -83,13 +83,11 @@ def sender_identities(sender: Sender, region: str) -> list[tuple[str, str]]:
     return identities
 
 
-def find_or_create_citizen(session: Session, sender: Sender, region: str, channel: str,
-                           language: str,
-                           identities: list[tuple[str, str]] | None = None) -> CitizenMatch:
-    """`identities`: sender_identities() found beforehand (intake finds them outside its
-    write transaction)."""
-    if identities is None:
-        identities = sender_identities(sender, region)
+def find_or_create_citizen(session: Session, sender: Sender,
+                           identities: list[tuple[str, str]], channel: str,
+                           language: str) -> CitizenMatch:
+    """`identities`: the sender's sender_identities(), found beforehand (intake finds them
+    outside its write transaction)."""
     known = _owners(session, identities)
     owners = {identity: owner.citizen_id for identity, owner in known.items()}
     citizen_id = next((owners[i] for i in identities if i in owners), None)

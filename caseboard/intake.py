@@ -149,8 +149,8 @@ class Intake:
         if duplicate is not None:
             return duplicate
         now = prepared.now
-        match = find_or_create_citizen(session, contact.sender, self.region, contact.channel,
-                                       contact.language, prepared.identities)
+        match = find_or_create_citizen(session, contact.sender, prepared.identities,
+                                       contact.channel, contact.language)
         case = self._thread(session, contact)
         events: list[dict[str, object]] = []
         new: _NewCase | None = None
