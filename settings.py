@@ -92,6 +92,10 @@ SETTINGS: tuple[Setting, ...] = (
             "SQLite durability: full survives power loss, normal only process crashes",
             lambda v: None if v in ("full", "normal") else "must be full or normal"),
     Setting("data.dir", str, "./data", "Folder for the SQLite database and stored files"),
+    Setting("data.inline_max_bytes", int, 131072,
+            "Attachments taken by intake up to this size are kept in the database, not as "
+            "files (0: always files)",
+            lambda v: None if v >= 0 else "must be 0 or more"),
     Setting("web.host", str, "127.0.0.1", "Address the web server listens on"),
     Setting("web.port", int, 8080, "Port of the web server", _port),
     Setting("web.secret_key", str, "",

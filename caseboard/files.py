@@ -1,20 +1,61 @@
-"""Content-addressed file storage: attachments, scans and letters live under data/files by hash."""
+"""Content-addressed storage: attachments, scans and letters are kept by SHA-256.
+
+Files live under data/files by hash. Small content taken by intake (a mail's original, a small
+attachment) can instead be kept in the database's stored_blob table, written in the same
+transaction as the rows pointing at it: a durable file costs three or four disk syncs (the
+file, its folder, new folders) before that transaction even starts, while a row rides on the
+transaction's one sync, shared by every contact committed with it. `get` reads either.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
+
+import sqlalchemy as sa
+
+from caseboard.fastsql import dbapi_cursor
+
+_INSERT_BLOB = {
+    "sqlite": "INSERT INTO stored_blob (sha256, size, data) VALUES (?, ?, ?)"
+              " ON CONFLICT (sha256) DO NOTHING",
+    "postgresql": "INSERT INTO stored_blob (sha256, size, data) VALUES (%s, %s, %s)"
+                  " ON CONFLICT (sha256) DO NOTHING",
+}
+_SELECT_BLOB = sa.text("SELECT data FROM stored_blob WHERE sha256 = :sha256")
 
 
 class FileStore:
     """`durable`: sync each new file (and its folder entry) to disk before `put` returns, so a
-    database row committed after it never points at a file a power cut took away."""
+    database row committed after it never points at a file a power cut took away.
 
-    def __init__(self, root: Path, durable: bool = True) -> None:
+    `engine` and `inline_max_bytes`: content up to that size may be kept in the database
+    instead (`keeps_inline`, `put_inline`); 0 keeps everything in files."""
+
+    def __init__(self, root: Path, durable: bool = True, engine: sa.Engine | None = None,
+                 inline_max_bytes: int = 0) -> None:
         self.root = root
         self.durable = durable
+        self.engine = engine
+        self.inline_max_bytes = inline_max_bytes if engine is not None else 0
+
+    def keeps_inline(self, data: bytes) -> bool:
+        return len(data) <= self.inline_max_bytes
+
+    @staticmethod
+    def digest(data: bytes) -> str:
+        return hashlib.sha256(data).hexdigest()
+
+    def put_inline(self, connection: sa.Connection, blobs: Sequence[tuple[str, bytes]]) -> None:
+        """Store (digest, bytes) pairs in the caller's transaction; content already there
+        (another mail with the same original) is left as it is."""
+        if blobs:
+            dbapi_cursor(connection).executemany(
+                _INSERT_BLOB[connection.dialect.name],
+                [(digest, len(data), data) for digest, data in blobs])
 
     def path_for(self, sha256: str) -> Path:
         if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
@@ -64,7 +105,19 @@ class FileStore:
         return missing
 
     def get(self, sha256: str) -> bytes:
-        return self.path_for(sha256).read_bytes()
+        """The content, from its file or else from the database; FileNotFoundError if
+        neither has it."""
+        path = self.path_for(sha256)
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            if self.engine is None:
+                raise
+        with self.engine.connect() as connection:
+            data = connection.execute(_SELECT_BLOB, {"sha256": sha256}).scalar()
+        if data is None:
+            raise FileNotFoundError(f"no stored content {sha256}")
+        return bytes(data)
 
 
 def _sync_folder(folder: Path) -> None:

@@ -74,7 +74,8 @@ class _Prepared:
     now: dt.datetime
     identities: list[tuple[str, str]]
     terms: list[str]
-    stored: list[tuple[IncomingAttachment, str]]
+    stored: list[tuple[IncomingAttachment, str]]  # every attachment and its digest
+    inline: list[tuple[str, bytes]]  # the small ones, written in the transaction itself
 
 
 @dataclass
@@ -106,12 +107,13 @@ class Intake:
             raise IntakeError(str(error)) from error
         decision = self._route(contact)  # pure, and the costliest step of opening a case
         now = contact.received_at or utcnow()
+        stored, inline = self._store_large_files(contact.attachments)
         prepared = _Prepared(
             decision=decision, now=now, identities=identities,
             due=deadlines_for(self.config, self.calendar, decision.priority, decision.service,
                               now),
             terms=case_search.terms(f"{contact.subject}\n{contact.text}"),
-            stored=[(a, self.files.put(a.data)) for a in contact.attachments])
+            stored=stored, inline=inline)
         try:
             # Contacts arriving at the same time share a transaction and its disk sync.
             return self.group.run(lambda s: self._take(s, contact, prepared))
@@ -134,6 +136,21 @@ class Intake:
             raise IntakeError(f"unknown department {department!r}")
         if service and self.config.service(service) is None:
             raise IntakeError(f"unknown service {service!r}")
+
+    def _store_large_files(self, attachments: tuple[IncomingAttachment, ...]
+                           ) -> tuple[list[tuple[IncomingAttachment, str]],
+                                      list[tuple[str, bytes]]]:
+        """Large attachments go to files now (synced before the transaction that points at
+        them); small ones are only hashed, and written inside the transaction."""
+        stored, inline = [], []
+        for attachment in attachments:
+            if self.files.keeps_inline(attachment.data):
+                digest = self.files.digest(attachment.data)
+                inline.append((digest, attachment.data))
+            else:
+                digest = self.files.put(attachment.data)
+            stored.append((attachment, digest))
+        return stored, inline
 
     def _route(self, contact: InboundContact) -> RoutingDecision:
         # Read per contact: a retrained model may have been swapped in since the last one.
@@ -163,6 +180,7 @@ class Intake:
             new = self._open(session, contact, prepared, match, parent, events)
             case_id, reference = new.case_id, new.reference
         message_id = self._store_message(session, contact, case_id, now, prepared.stored)
+        self.files.put_inline(connection_of(session), prepared.inline)
         case_search.index_terms(session, case_id, prepared.terms)
         acknowledged = False
         if new is not None:

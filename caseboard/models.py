@@ -177,6 +177,18 @@ class Attachment(SQLModel, table=True):
     size: int
 
 
+class StoredBlob(SQLModel, table=True):
+    """Small stored content (a mail's original, a small attachment) kept in the database
+    instead of a file: written in the transaction of the row that points at it, it is as
+    durable as that row and costs no disk syncs of its own (caseboard/files.py)."""
+
+    __tablename__ = "stored_blob"
+
+    sha256: str = Field(primary_key=True, max_length=64)
+    size: int
+    data: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
+
+
 class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_event"
 

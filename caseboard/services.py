@@ -49,7 +49,8 @@ def build_services(config: Config) -> Services:
     database = Database(config.database_url, config["database.sqlite_synchronous"])
     # Files are as durable as the database rows that point at them.
     files = FileStore(config.data_dir / "files",
-                      durable=config["database.sqlite_synchronous"] == "full")
+                      durable=config["database.sqlite_synchronous"] == "full",
+                      engine=database.engine, inline_max_bytes=config["data.inline_max_bytes"])
     router = RouterHolder(RoutingRules.from_config(config).with_model(
         load_model(model_path(config))))
     calendar = BusinessCalendar.from_config(config)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from caseboard import files
+from caseboard.db import Database, migrate
 from caseboard.files import FileStore
 
 
@@ -76,3 +77,27 @@ def _recording_fsync(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(files.os, "fsync", recording_fsync)
     return synced
+
+
+def test_content_kept_in_the_database_is_read_back_by_hash(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'cc.db'}")
+    migrate(database)
+    store = FileStore(tmp_path / "files", engine=database.engine, inline_max_bytes=100)
+    data = b"From: ann@mail.example\r\n\r\nMy bin was not collected"
+    assert store.keeps_inline(data) and not store.keeps_inline(b"x" * 101)
+    digest = store.digest(data)
+    with database.engine.begin() as connection:
+        store.put_inline(connection, [(digest, data)])
+        store.put_inline(connection, [(digest, data)])  # the same content again: no error
+    assert store.get(digest) == data
+    assert not (tmp_path / "files").exists()
+    with pytest.raises(FileNotFoundError):
+        store.get(store.digest(b"never stored"))
+    database.dispose()
+
+
+def test_a_store_without_a_database_keeps_nothing_inline(tmp_path: Path) -> None:
+    store = FileStore(tmp_path, inline_max_bytes=100)
+    assert not store.keeps_inline(b"small")
+    with pytest.raises(FileNotFoundError):
+        store.get(store.digest(b"small"))

@@ -20,6 +20,7 @@ from caseboard.models import (
     IdentitySuggestion,
     Message,
     OutboxItem,
+    StoredBlob,
 )
 from caseboard.services import Services
 
@@ -165,7 +166,11 @@ def test_auto_replies_are_filed_but_never_acknowledged(services: Services) -> No
     assert count(services, OutboxItem) == 0
 
 
-def test_attachments_are_stored_once_by_hash(services: Services) -> None:
+def _files_on_disk(services: Services) -> list[object]:
+    return [p for p in (services.config.data_dir / "files").rglob("*") if p.is_file()]
+
+
+def test_small_attachments_are_kept_once_by_hash_in_the_database(services: Services) -> None:
     data = b"%PDF-1.4 fake scan bytes"
     attachment = IncomingAttachment("scan.pdf", "application/pdf", data)
     services.intake.take(email("<f1@x>", "See the photo of the pothole",
@@ -174,8 +179,30 @@ def test_attachments_are_stored_once_by_hash(services: Services) -> None:
     digest = hashlib.sha256(data).hexdigest()
     assert services.files.get(digest) == data
     assert count(services, Attachment) == 2
-    stored = list((services.config.data_dir / "files").rglob("*"))
-    assert len([p for p in stored if p.is_file()]) == 1
+    assert count(services, StoredBlob) == 1
+    assert _files_on_disk(services) == []  # no file, so no file syncs either
+
+
+def test_large_attachments_are_stored_once_by_hash_as_files(services: Services) -> None:
+    data = b"%PDF-1.4 " + b"x" * services.config["data.inline_max_bytes"]
+    attachment = IncomingAttachment("scan.pdf", "application/pdf", data)
+    services.intake.take(email("<g1@x>", "See the photo of the pothole",
+                               attachments=(attachment,)))
+    services.intake.take(email("<g2@x>", "Same photo again", attachments=(attachment,)))
+    assert services.files.get(hashlib.sha256(data).hexdigest()) == data
+    assert count(services, Attachment) == 2
+    assert count(services, StoredBlob) == 0
+    assert len(_files_on_disk(services)) == 1
+
+
+def test_a_redelivery_with_other_bytes_stores_nothing_more(services: Services) -> None:
+    """A relay that adds a header makes other bytes under the same Message-ID: the duplicate
+    is recognised in the transaction, before its original is written."""
+    for raw in (b"Received: by a\r\n\r\nhello", b"Received: by b\r\n\r\nhello"):
+        services.intake.take(email("<same@x>", "My bin was not collected", attachments=(
+            IncomingAttachment("original.eml", "message/rfc822", raw),)))
+    assert count(services, StoredBlob) == 1
+    assert count(services, Message) == 1
 
 
 @pytest.mark.parametrize("contact, message", [
