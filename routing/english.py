@@ -32,8 +32,12 @@ def exact(text: Analysed, first: Mapping[str, Sequence[Keyword]]) -> list[Hit]:
     """Keywords whose words appear in order; `first` maps a first word to its keywords."""
     hits = []
     slots = text.slots
-    for reading in text.positions.keys() & first.keys():
-        for i, similarity in text.positions[reading]:
+    # In text order, not set order: the order of hits breaks ties between equal hits, and a
+    # set of strings is ordered by hash, which changes from one process to the next.
+    for reading, occurrences in text.positions.items():
+        if reading not in first:
+            continue
+        for i, similarity in occurrences:
             for keyword in first[reading]:
                 # The joined form of a phrase ("streetlight") is one word.
                 n = 1 if reading != keyword.tokens[0] else len(keyword.tokens)
@@ -54,8 +58,8 @@ def near_and_partial(text: Analysed, content: Mapping[str, Sequence[Keyword]],
                      specificity: Mapping[str, float], found: set[Keyword]) -> list[Hit]:
     """Keywords not `found` exactly but whose content words (some or all) are present."""
     matched: dict[Keyword, list[str]] = defaultdict(list)
-    for word in text.positions.keys() & content.keys():
-        for keyword in content[word]:
+    for word in text.positions:  # in text order, as in exact()
+        for keyword in content.get(word, ()):
             if keyword not in found:
                 matched[keyword].append(word)
     hits = []

@@ -32,6 +32,7 @@ class KeywordIndex:
         # A word shared by many owners' keywords ("road", "water") says little on its own.
         self._specificity = {w: 1.0 / len(owners) for w, owners in owners_of_word.items()}
         self._gram_keys = frozenset(self._grams)
+        self._order = {keyword: i for i, keyword in enumerate(self.keywords)}
         self.gram_heads = {gram[0] for gram in self._gram_keys}
 
     def _add(self, keyword: Keyword, owners_of_word: dict[str, set[int]]) -> None:
@@ -75,5 +76,8 @@ class KeywordIndex:
             return []
         candidates = {k for gram in text.cjk_grams & self._gram_keys for k in self._grams[gram]}
         candidates.update(self._single_chars)
-        hits = [chinese.match(keyword, text, exact_only) for keyword in candidates]
+        # In configuration order: the order of hits breaks ties between equal hits, and a
+        # set's order changes from one process to the next (string hashes, addresses).
+        ordered = sorted(candidates, key=self._order.__getitem__)
+        hits = [chinese.match(keyword, text, exact_only) for keyword in ordered]
         return [hit for hit in hits if hit is not None]
