@@ -44,8 +44,11 @@ def _sqlite_engine(url: str, synchronous: str) -> sa.Engine:
     database = sa.engine.make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
+    # LIFO: a thread gets back the connection it just used, whose page cache is still
+    # valid when nobody else wrote since; a FIFO pool hands out the connection idle longest,
+    # whose cache another connection's writes have made stale (its pages read again).
     engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
-                              pool_size=10, max_overflow=20)
+                              pool_size=10, max_overflow=20, pool_use_lifo=True)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

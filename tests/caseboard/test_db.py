@@ -130,3 +130,15 @@ def test_a_connection_handed_back_after_dispose_is_closed_not_left_to_the_collec
         assert session.execute(sa.text("SELECT 1")).scalar_one() == 1
         late = session.connection().connection.dbapi_connection
     assert _is_closed(late)
+
+
+def test_a_thread_writing_again_gets_the_connection_it_just_used(tmp_path: Path) -> None:
+    """Its page cache is still valid then; the connection idle longest has a stale one."""
+    database = Database(f"sqlite:///{tmp_path / 'cc.db'}")
+    with database.write() as first, database.read() as other:  # two connections checked out
+        used = first.connection().connection.driver_connection
+        assert other.connection().connection.driver_connection is not used
+    for _ in range(3):
+        with database.write() as session:
+            assert session.connection().connection.driver_connection is used
+    database.dispose()
