@@ -7,8 +7,7 @@ its readings (as written, spelling-repaired, joined with the next word).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Iterable, Mapping, Sequence
 
 from routing.model import (
     EXACT,
@@ -28,40 +27,88 @@ _NEAR_SLACK = 2  # extra words allowed between a keyword's words in a near hit
 MIN_PARTIAL_WEIGHT = 0.15
 
 
-def exact(text: Analysed, first: Mapping[str, Sequence[Keyword]]) -> list[Hit]:
-    """Keywords whose words appear in order; `first` maps a first word to its keywords."""
-    hits = []
+# A first word's keywords, each with the words that must follow it: all the phrase's other
+# words when the first word is the phrase's own, none for its joined form ("streetlight").
+FirstWords = Mapping[str, Sequence[tuple[Keyword, tuple[str, ...]]]]
+
+
+def first_words(keywords: Iterable[Keyword]) -> dict[str, list[tuple[Keyword, tuple[str, ...]]]]:
+    """The index exact() looks words up in, built once with the rules."""
+    first: dict[str, list[tuple[Keyword, tuple[str, ...]]]] = defaultdict(list)
+    for keyword in keywords:
+        first[keyword.tokens[0]].append((keyword, keyword.tokens[1:]))
+        if len(keyword.tokens) > 1:
+            first["".join(keyword.tokens)].append((keyword, ()))
+    return dict(first)
+
+
+def exact(text: Analysed, first: FirstWords) -> list[Hit]:
+    """Keywords whose words appear in order, one hit per keyword (see _repeated)."""
+    best: dict[Keyword, Hit] = {}
+    starts: dict[Keyword, set[int]] = {}
     slots = text.slots
     # In text order, not set order: the order of hits breaks ties between equal hits, and a
     # set of strings is ordered by hash, which changes from one process to the next.
     for reading, occurrences in text.positions.items():
-        if reading not in first:
+        entries = first.get(reading)
+        if entries is None:
             continue
         for i, similarity in occurrences:
-            for keyword in first[reading]:
-                # The joined form of a phrase ("streetlight") is one word.
-                n = 1 if reading != keyword.tokens[0] else len(keyword.tokens)
-                if i + n > len(slots):
+            for keyword, rest in entries:
+                end = i + 1 + len(rest)
+                if end > len(slots):
                     continue
-                score = similarity
-                for k in range(1, n):
-                    score = min(score, _similarity(slots[i + k], keyword.tokens[k]))
-                    if score == 0:
-                        break
-                if score:
-                    hits.append(Hit(keyword, EXACT, score, keyword.weight * score / 100,
-                                    frozenset(range(i, i + n))))
-    return _with_repeats(hits)
+                score = _following(slots, i + 1, rest, similarity)
+                if not score:
+                    continue
+                strength = keyword.weight * score / 100
+                if keyword not in best:
+                    starts[keyword] = {i}
+                else:
+                    starts[keyword].add(i)
+                    if strength <= best[keyword].strength:
+                        continue
+                best[keyword] = Hit(keyword, EXACT, score, strength, frozenset(range(i, end)))
+    return _repeated(best, starts)
+
+
+def _following(slots: Sequence[Sequence[tuple[str, int]]], at: int, words: tuple[str, ...],
+               score: int) -> int:
+    """`score` lowered to the worst similarity of `words` read from slot `at` on; 0 if one
+    is missing."""
+    for k, word in enumerate(words, at):
+        similarity = 0
+        for reading, s in slots[k]:
+            if reading == word and s > similarity:
+                similarity = s
+        if similarity < score:
+            score = similarity
+            if not score:
+                break
+    return score
+
+
+def _repeated(best: dict[Keyword, Hit], starts: dict[Keyword, set[int]]) -> list[Hit]:
+    """Each keyword's best hit, strengthened by the number of places it occurs."""
+    return [hit if len(starts[keyword]) == 1 else
+            Hit(keyword, EXACT, hit.similarity,
+                hit.strength * repeat_factor(len(starts[keyword])), hit.span)
+            for keyword, hit in best.items()]
 
 
 def near_and_partial(text: Analysed, content: Mapping[str, Sequence[Keyword]],
                      specificity: Mapping[str, float], found: set[Keyword]) -> list[Hit]:
     """Keywords not `found` exactly but whose content words (some or all) are present."""
-    matched: dict[Keyword, list[str]] = defaultdict(list)
+    matched: dict[Keyword, list[str]] = {}
     for word in text.positions:  # in text order, as in exact()
         for keyword in content.get(word, ()):
-            if keyword not in found:
-                matched[keyword].append(word)
+            if keyword in found:
+                continue
+            present = matched.get(keyword)
+            if present is None:
+                matched[keyword] = [word]
+            else:
+                present.append(word)
     hits = []
     # Only the best partial hit per owner counts: a generic word ("street") is part of many
     # keywords of the same service and must not add up to strong evidence.
@@ -72,7 +119,7 @@ def near_and_partial(text: Analysed, content: Mapping[str, Sequence[Keyword]],
             if hit is not None:
                 hits.append(hit)
                 continue
-        bound = keyword.weight * sum(specificity[w] for w in present) / len(keyword.content)
+        bound = keyword.weight * sum(map(specificity.__getitem__, present)) / len(keyword.content)
         if bound < MIN_PARTIAL_WEIGHT:
             continue
         best = partial.get(keyword.owner)
@@ -87,7 +134,7 @@ def _partial(keyword: Keyword, present: list[str], text: Analysed,
              specificity: Mapping[str, float]) -> Hit:
     evidence, span, worst = 0.0, set(), 100
     for word in present:
-        position, similarity = max(text.positions[word], key=lambda p: p[1])
+        position, similarity = _best(text.positions[word])
         evidence += specificity[word] * similarity / 100
         span.add(position)
         worst = min(worst, similarity)
@@ -95,21 +142,11 @@ def _partial(keyword: Keyword, present: list[str], text: Analysed,
     return Hit(keyword, PARTIAL, worst, strength, frozenset(span))
 
 
-def _with_repeats(hits: list[Hit]) -> list[Hit]:
-    """One hit per keyword, its best, strengthened by the number of times it occurs."""
-    best: dict[Keyword, Hit] = {}
-    starts: dict[Keyword, set[int]] = defaultdict(set)
-    for hit in hits:
-        starts[hit.keyword].add(min(hit.span))
-        if hit.keyword not in best or hit.strength > best[hit.keyword].strength:
-            best[hit.keyword] = hit
-    return [hit if len(starts[keyword]) == 1 else
-            replace(hit, strength=hit.strength * repeat_factor(len(starts[keyword])))
-            for keyword, hit in best.items()]
-
-
-def _similarity(slot: tuple[tuple[str, int], ...], word: str) -> int:
-    return max((s for reading, s in slot if reading == word), default=0)
+def _best(occurrences: Sequence[tuple[int, int]]) -> tuple[int, int]:
+    """The first of the most similar (position, similarity); most words occur once."""
+    if len(occurrences) == 1:
+        return occurrences[0]
+    return max(occurrences, key=lambda p: p[1])
 
 
 def _near(keyword: Keyword, present: list[str], text: Analysed) -> Hit | None:

@@ -20,7 +20,6 @@ class KeywordIndex:
     def __init__(self, entries: Iterable[tuple[int, str, str]]) -> None:
         """entries: (owner, language, phrase)."""
         self.keywords: list[Keyword] = []
-        self._first: dict[str, list[Keyword]] = defaultdict(list)
         self._content: dict[str, list[Keyword]] = defaultdict(list)
         self._grams: dict[str, list[Keyword]] = defaultdict(list)
         self._single_chars: list[Keyword] = []
@@ -32,6 +31,7 @@ class KeywordIndex:
         # A word shared by many owners' keywords ("road", "water") says little on its own.
         self._specificity = {w: 1.0 / len(owners) for w, owners in owners_of_word.items()}
         self._gram_keys = frozenset(self._grams)
+        self._first = english.first_words(k for k in self.keywords if not k.cjk)
         self._order = {keyword: i for i, keyword in enumerate(self.keywords)}
         self.gram_heads = {gram[0] for gram in self._gram_keys}
 
@@ -43,10 +43,7 @@ class KeywordIndex:
             for gram in set(keyword.grams):
                 self._grams[gram].append(keyword)
             return
-        self._first[keyword.tokens[0]].append(keyword)
         if len(keyword.tokens) > 1:
-            # "street light" also matches "streetlight".
-            self._first["".join(keyword.tokens)].append(keyword)
             for word in keyword.content:
                 self._content[word].append(keyword)
                 owners_of_word[word].add(keyword.owner)
