@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from twilio.request_validator import RequestValidator
 from werkzeug.datastructures import MultiDict
 
+from channels.phone.security import valid_form_signature
 from tests.channels.phone.conftest import MESSAGING, PUBLIC, TOKEN, TWILIO_DATA, Post, payload
 
 VECTORS = json.loads((TWILIO_DATA / "twilio_python_signature_vectors.json").read_text())
@@ -26,6 +27,39 @@ def test_twilio_python_vectors_validate(vector: dict[str, Any]) -> None:
     assert validator.validate(url, params, expected)
     assert not validator.validate(url, params, expected[:-2] + "A=")
     assert not RequestValidator("54321").validate(url, params, expected)
+
+
+@pytest.mark.parametrize("vector", [v for v in VECTORS["vectors"] if "expected_signature" in v],
+                         ids=lambda v: v["name"])
+def test_our_form_check_accepts_what_the_library_accepts(vector: dict[str, Any]) -> None:
+    """The webhook check spares RequestValidator.validate's repeated work; its answers stay
+    the library's: the URL with or without its port, repeated fields, wrong token or bytes."""
+    token, url = VECTORS["auth_token"], str(vector["url"])
+    form = MultiDict(vector["params_list"] if "params_list" in vector
+                     else list(vector["params"].items()))
+    validator = RequestValidator(token)
+    expected = str(vector["expected_signature"])
+    with_port = url.replace("mycompany.com/", "mycompany.com:443/")
+    for signed in (url, with_port, url.replace("https://", "http://"), url + "&x=1"):
+        for signature in (validator.compute_signature(signed, form), expected,
+                          expected[:-2] + "A=", "", "é" * 28):
+            assert valid_form_signature(token, url, form, signature) \
+                == validator.validate(url, form, signature), (signed, signature)
+    assert valid_form_signature(token, url, form, expected)
+    assert not valid_form_signature("54321", url, form, expected)
+    altered = form.copy()
+    altered.add("Body", "one more")
+    assert not valid_form_signature(token, url, altered, expected)
+
+
+def test_signed_with_the_default_port_is_accepted(post: Post) -> None:
+    """Twilio signs with or without :443 depending on its back end; both are Twilio's."""
+    body = payload(MESSAGING, "receiveValid")
+    with_port = PUBLIC.replace(".example", ".example:443") + "/twilio/sms"
+    assert post("/twilio/sms", body, signed_url=with_port).status_code == 200
+    wrong_port = PUBLIC.replace(".example", ".example:8443") + "/twilio/sms"
+    assert post("/twilio/sms", dict(body, MessageSid="SM" + "7" * 32),
+                signed_url=wrong_port).status_code == 403
 
 
 def test_twilio_python_json_body_vector() -> None:
