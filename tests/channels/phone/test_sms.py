@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 from sqlmodel import col, func, select
 from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
 
 from caseboard.models import Case, Message, OutboxItem
 from caseboard.services import Services
@@ -46,6 +47,13 @@ def test_every_real_inbound_body_is_filed_once(post: Post, phone_services: Servi
     assert len(stored) == len(sids)  # the same MessageSid delivered again is one message
     first = next(m for m in stored if m.channel == "sms")
     assert first.text == "Msg" and first.sender == "+14133881111"
+
+
+def test_the_answer_is_the_library_s_empty_messaging_twiml(post: Post) -> None:
+    """Rendered once, not per webhook: the same bytes twilio's MessagingResponse gives."""
+    answer = post("/twilio/sms", payload(MESSAGING, "receiveValid"))
+    assert answer.get_data(as_text=True) == str(MessagingResponse())
+    assert answer.headers["Content-Type"] == "text/xml; charset=utf-8"
 
 
 def test_a_retried_webhook_makes_no_second_message(post: Post,
