@@ -13,12 +13,16 @@ STOP_WORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit
                         "opt-out", "revoke", "退订", "取消", "停止", "退定", "td", "取消订阅"})
 START_WORDS = frozenset({"start", "unstop", "订阅", "开始", "重新订阅"})
 HELP_WORDS = frozenset({"help", "info", "帮助", "求助"})
-_TRIM = re.compile(r"^[\s\W_]+|[\s\W_]+$", re.UNICODE)
+# The message from its first to its last letter or digit: what is left once the spaces,
+# punctuation and underscores around it are trimmed. One search, where a trimming sub()
+# tried its end pattern at every position of the message.
+_WORD = re.compile(r"[^\W_](?:.*[^\W_])?", re.DOTALL)
 
 
 def keyword(body: str) -> str | None:
     """"stop", "start" or "help" when the whole message is one of those words."""
-    word = _TRIM.sub("", body or "").lower()
+    found = _WORD.search(body or "")
+    word = found.group().lower() if found else ""
     if len(word) > 16:
         return None
     if word in STOP_WORDS:

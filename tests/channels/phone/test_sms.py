@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from flask.testing import FlaskClient
 from sqlmodel import col, func, select
 from twilio.request_validator import RequestValidator
@@ -9,6 +10,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from caseboard.models import Case, Message, OutboxItem
 from caseboard.services import Services
+from channels.phone.keywords import keyword
 from channels.phone.models import SmsOptOut
 from tests.channels.phone.conftest import (
     MESSAGING,
@@ -54,6 +56,17 @@ def test_the_answer_is_the_library_s_empty_messaging_twiml(post: Post) -> None:
     answer = post("/twilio/sms", payload(MESSAGING, "receiveValid"))
     assert answer.get_data(as_text=True) == str(MessagingResponse())
     assert answer.headers["Content-Type"] == "text/xml; charset=utf-8"
+
+
+@pytest.mark.parametrize(("body", "word"), [
+    ("STOP", "stop"), ("  Stop!! ", "stop"), ("stop\n", "stop"), ("_stop_", "stop"),
+    ("...opt-out...", "stop"), ("¿Unsubscribe?", "stop"), ("\u00a0help\u00a0", "help"),
+    (" 退订。", "stop"), ("「订阅」", "start"), ("帮助！", "help"), ("stop now", None),
+    ("S T O P", None), ("stop_1", None), ("", None), ("?!", None), ("___", None),
+    ("x" * 17, None), ("The street light outside number 12 is out.", None)])
+def test_a_keyword_is_the_whole_message_between_its_first_and_last_letter(
+        body: str, word: str | None) -> None:
+    assert keyword(body) == word
 
 
 def test_a_retried_webhook_makes_no_second_message(post: Post,
