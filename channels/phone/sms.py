@@ -79,8 +79,9 @@ def handle_sms(services: Services, form: Mapping[str, str]) -> SmsOutcome:
     except IntakeError as error:
         raise BadWebhook(str(error)) from None
     # The files are fetched by the media worker; a retried webhook (a duplicate) adds the
-    # media rows a crash between the two commits may have missed.
-    media.queue_media(services, result.message_id, result.case_id, form)
+    # media rows a crash between the two commits may have missed. A plain SMS has none.
+    if count:
+        media.queue_media(services, result.message_id, result.case_id, form)
     return SmsOutcome(result.outcome.value, result.reference)
 
 

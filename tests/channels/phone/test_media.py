@@ -71,6 +71,14 @@ def run_worker(services: Services, at: dt.datetime | None = None) -> int:
     return done
 
 
+def test_a_plain_text_notes_no_media(post: Post, phone_services: Services,
+                                    twilio_api: RecordingApi) -> None:
+    params = mms(twilio_api, "ME1")
+    params["NumMedia"] = "0"  # a stray MediaUrl0 is not counted: Twilio says there is none
+    twiml(post("/twilio/sms", params))
+    assert media_rows(phone_services) == [] and twilio_api.requests == []
+
+
 def test_the_webhook_answers_without_contacting_the_media_server(
         post: Post, phone_services: Services, twilio_api: RecordingApi) -> None:
     twiml(post("/twilio/sms", mms(twilio_api, "ME1", "ME2")))
