@@ -10,6 +10,7 @@ then detection; text never fails to decode, at worst it carries replacement char
 from __future__ import annotations
 
 import codecs
+import functools
 import re
 
 import charset_normalizer
@@ -36,11 +37,25 @@ _MULTIBYTE = {"gb18030", "big5hkscs", "cp949", "cp932", "iso2022_jp_ext", "euc_j
               "utf-8", "utf-16", "utf-32", "hz", "utf-7", "utf-16-le", "utf-16-be"}
 
 
+_LABEL_NOISE = re.compile(r"[\"'\s]")
+
+
 def codec_for(label: str | None) -> str | None:
     """The Python codec to use for a declared charset label, or None if it is unusable."""
     if not label:
         return None
-    cleaned = re.sub(r"[\"'\s]", "", str(label)).lower()
+    label = str(label)
+    # Mail names a handful of charsets, several times each: remembered, unless absurdly long.
+    return _cached_codec(label) if len(label) <= 64 else _codec(label)
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_codec(label: str) -> str | None:
+    return _codec(label)
+
+
+def _codec(label: str) -> str | None:
+    cleaned = _LABEL_NOISE.sub("", label).lower()
     cleaned = cleaned.split("*")[0]  # RFC 2231 language suffix: utf-8*en
     cleaned = _ALIASES.get(cleaned, cleaned)
     if not cleaned:
@@ -84,6 +99,8 @@ _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
 
 
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_FOLD = re.compile(r"\r?\n[ \t]")
+_SPACES = re.compile(r"\s+")
 
 
 def decode_header(raw: str | None, hint: str | None = None) -> str:
@@ -91,7 +108,16 @@ def decode_header(raw: str | None, hint: str | None = None) -> str:
     adjacent words), raw 8-bit bytes (UTF-8 or the message's charset), folding undone."""
     if not raw:
         return ""
-    raw = re.sub(r"\r?\n[ \t]", " ", str(raw)).replace("\r", "").replace("\n", " ")
+    raw = str(raw)
+    if raw.isascii() and "=?" not in raw and not _CONTROLS.search(raw):
+        # Most headers: nothing to decode, only folding and runs of spaces to undo (what
+        # _decode_words comes to; a CR outside a line end is dropped, not made a space).
+        return " ".join(raw.replace("\r", "").split())
+    return _decode_words(raw, hint)
+
+
+def _decode_words(raw: str, hint: str | None) -> str:
+    raw = _FOLD.sub(" ", raw).replace("\r", "").replace("\n", " ")
     pieces: list[str] = []
     pending: list[tuple[str, bytes]] = []  # adjacent encoded words, joined before decoding
 
@@ -118,7 +144,7 @@ def decode_header(raw: str | None, hint: str | None = None) -> str:
     pieces.append(_raw_text(raw[position:], hint))
     # Control characters (a NUL from an encoded word, say) belong in no header; PostgreSQL
     # refuses NUL in text outright, which would turn one bad mail into a 451 loop.
-    return re.sub(r"\s+", " ", _CONTROLS.sub("", "".join(pieces))).strip()
+    return _SPACES.sub(" ", _CONTROLS.sub("", "".join(pieces))).strip()
 
 
 def _word_bytes(encoding: str, text: str) -> bytes:

@@ -192,7 +192,9 @@ def guess_language(mail: ParsedMail) -> str:
     """"zh" when the words are mostly Chinese characters, else "en" (the two we answer in)."""
     sample = f"{mail.subject}\n{mail.new_text}"[:2000]
     han = len(_HAN.findall(sample))
-    letters = sum(1 for c in sample if c.isalpha())
-    if han and han >= letters * 0.3 and not _KANA_HANGUL.search(sample):
+    if not han:  # most mail: no need to count the letters
+        return "en"
+    letters = sum(map(str.isalpha, sample))
+    if han >= letters * 0.3 and not _KANA_HANGUL.search(sample):
         return "zh"
     return "en"

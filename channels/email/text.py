@@ -66,12 +66,16 @@ def html_to_text(markup: str) -> str:
     return tidy("".join(parser.parts))
 
 
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
 def tidy(text: str) -> str:
     """Normalise line ends, drop control characters and trailing spaces, squeeze blank lines."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " ")
-    text = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "", text)
+    text = _CONTROLS.sub("", text)
     lines = [line.rstrip() for line in text.split("\n")]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 
 
 # Where quoted history starts: "On <date>, <someone> wrote:", Outlook's "-----Original

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
-from channels.email.charsets import decode_bytes, decode_header
+from channels.email.charsets import _decode_words, decode_bytes, decode_header
 from channels.email.parse import UnreadableMail, parse_mail, safe_filename
 from channels.email.text import html_to_text, split_reply
 from tests.conftest import SHARED_DATA, require_or_skip
@@ -158,3 +160,12 @@ def test_apple_style_alternative_keeps_the_image_without_doubling_the_text() -> 
     parsed = parse_mail(mail.as_bytes())
     assert parsed.text == "The pothole is here."
     assert [a.filename for a in parsed.attachments] == ["pothole.png"]
+
+
+def test_plain_headers_decode_as_the_general_way_does() -> None:
+    rng = random.Random(7)
+    alphabet = ["a", "Z", " ", "  ", "\t", "\r", "\n", "\r\n ", "\r\n\t", "\n ", "=", "?",
+                "<", "@", "\x1c", "\x0b", "\x00", "\x1b", "\x7f", ",", '"']
+    for _ in range(5000):
+        raw = "".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 12)))
+        assert decode_header(raw) == _decode_words(raw, None), repr(raw)
