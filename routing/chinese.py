@@ -45,13 +45,9 @@ def _with_insertion(keyword: Keyword, text: Analysed) -> Hit | None:
 
 
 def _near(keyword: Keyword, text: Analysed) -> Hit | None:
-    kw = keyword.cjk
-    if len(kw) < 4:
+    kw, parts = keyword.cjk, keyword.parts  # parts: none below four characters
+    if not parts:
         return None
-    # Two-character words: most Chinese compounds are made of them.
-    parts = [kw[i:i + 2] for i in range(0, len(kw) - 1, 2)]
-    if len(kw) % 2:
-        parts[-1] = kw[-3:]
     if not all(p[:2] in text.cjk_grams for p in parts):
         return None
     window = len(kw) + _NEAR_SLACK

@@ -46,17 +46,18 @@ def exact(text: Analysed, first: FirstWords) -> list[Hit]:
     """Keywords whose words appear in order, one hit per keyword (see _repeated)."""
     best: dict[Keyword, Hit] = {}
     starts: dict[Keyword, set[int]] = {}
-    slots = text.slots
+    slots, positions = text.slots, text.positions
     # In text order, not set order: the order of hits breaks ties between equal hits, and a
     # set of strings is ordered by hash, which changes from one process to the next.
-    for reading, occurrences in text.positions.items():
+    for reading, occurrences in positions.items():
         entries = first.get(reading)
         if entries is None:
             continue
         for i, similarity in occurrences:
             for keyword, rest in entries:
                 end = i + 1 + len(rest)
-                if end > len(slots):
+                # Most phrases' second word is nowhere in the text: skip them cheaply.
+                if end > len(slots) or (rest and rest[0] not in positions):
                     continue
                 score = _following(slots, i + 1, rest, similarity)
                 if not score:

@@ -32,6 +32,8 @@ class Keyword:
     cjk: str  # Chinese keyword, normalised; "" for an English one
     weight: float
     grams: tuple[str, ...] = ()  # character bigrams of `cjk`
+    # Its two-character words, for a near hit (see routing.chinese); from four characters.
+    parts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,13 +66,22 @@ def make_keyword(owner: int, lang: str, phrase: str) -> Keyword | None:
         cjk = cjk_stream(normalised).replace(" ", "")
         weight = _CJK_WEIGHTS[min(len(cjk), len(_CJK_WEIGHTS)) - 1]
         grams = tuple(cjk[i:i + 2] for i in range(len(cjk) - 1))
-        return Keyword(owner, phrase, lang, (), frozenset(), cjk, weight, grams)
+        return Keyword(owner, phrase, lang, (), frozenset(), cjk, weight, grams,
+                       _two_character_words(cjk) if len(cjk) >= 4 else ())
     tokens = tuple(words(normalised))
     if not tokens:
         return None
     weight = _EN_WEIGHTS[min(len(tokens), len(_EN_WEIGHTS)) - 1]
     content = frozenset(tokens) - STOPWORDS
     return Keyword(owner, phrase, lang, tokens, content, "", weight)
+
+
+def _two_character_words(cjk: str) -> tuple[str, ...]:
+    """Most Chinese compounds are made of two-character words; an odd last one has three."""
+    parts = [cjk[i:i + 2] for i in range(0, len(cjk) - 1, 2)]
+    if len(cjk) % 2:
+        parts[-1] = cjk[-3:]
+    return tuple(parts)
 
 
 def repeat_factor(count: int) -> float:

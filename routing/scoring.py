@@ -66,6 +66,8 @@ def rank(hits: Iterable[Hit], negatives: Iterable[Hit]) -> list[Candidate]:
 def _distinct(hits: list[Hit]) -> list[Hit]:
     """Strongest first, dropping hits whose words are all inside a stronger hit's words
     ("路灯" inside "路灯不亮", the same keyword found twice)."""
+    if len(hits) == 1:  # most services have one hit
+        return hits
     kept: list[Hit] = []
     for hit in sorted(hits, key=lambda h: -h.strength):
         if any(hit.span <= other.span or hit.keyword == other.keyword for other in kept):
