@@ -68,7 +68,10 @@ def _sqlite_engine(url: str, synchronous: str) -> sa.Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
         write = connection.get_execution_options().get(_WRITE, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        # On the driver itself: SQLAlchemy's execution path (~40 µs) adds nothing to BEGIN.
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        driver.execute("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
 

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
 
 Adapter = Callable[[Any], Any]
+_ColumnPlan = tuple[str, Adapter | None, Callable[[], Any]]  # name, adapter, default
 _NAMED = re.compile(r"(?<!:):([a-z_][a-z0-9_]*)")
 
 
@@ -27,7 +28,9 @@ def _sqlite_time(value: dt.datetime | None) -> str | None:
     # The text form SQLAlchemy's SQLite DateTime writes, so both read each other's rows.
     if value is None:
         return None
-    return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    if value.tzinfo is not dt.UTC:  # most times are made UTC already (utcnow)
+        value = value.astimezone(dt.UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _naive_utc(value: dt.datetime | None) -> dt.datetime | None:
@@ -47,17 +50,24 @@ def _adapter(column: sa.Column[Any], dialect: str) -> Adapter | None:
     return None
 
 
-def _default(column: sa.Column[Any]) -> Any:
-    """What SQLAlchemy would insert for a column left out."""
+def _default(column: sa.Column[Any]) -> Callable[[], Any]:
+    """What SQLAlchemy would insert for a column left out, as a function (called per row:
+    a default such as utcnow gives a new value each time)."""
     default = column.default
     if isinstance(default, ScalarElementColumnDefault):
-        return default.arg
+        value = default.arg
+        return lambda: value
     if isinstance(default, CallableColumnDefault):
         # SQLAlchemy wraps zero-argument callables to take an (unused) context.
-        return default.arg(cast(Any, None))
+        make = default.arg
+        return lambda: make(cast(Any, None))
     if column.nullable:
-        return None
-    raise KeyError(f"{column.table.name}.{column.name} needs a value")
+        return lambda: None
+
+    def missing() -> Any:
+        raise KeyError(f"{column.table.name}.{column.name} needs a value")
+
+    return missing
 
 
 def dbapi_cursor(connection: sa.Connection) -> Any:
@@ -76,38 +86,41 @@ class FastInsert:
         self.table = table
         self.columns = [c for c in table.columns if c.name != "id"]
         self._names = frozenset(c.name for c in self.columns)  # checked on every row
+        self._defaults = [_default(c) for c in self.columns]
         self.returning_id = returning_id
-        self._compiled: dict[str, tuple[str, list[Adapter | None]]] = {}
+        self._compiled: dict[str, tuple[str, list[_ColumnPlan]]] = {}
 
-    def _for(self, dialect: str) -> tuple[str, list[Adapter | None]]:
+    def _for(self, dialect: str) -> tuple[str, list[_ColumnPlan]]:
         if dialect not in self._compiled:
             names = ", ".join(f'"{c.name}"' for c in self.columns)
             marks = ", ".join(_placeholder(dialect) for _ in self.columns)
             sql = f'INSERT INTO "{self.table.name}" ({names}) VALUES ({marks})'
             if self.returning_id:
                 sql += " RETURNING id"
-            self._compiled[dialect] = (sql, [_adapter(c, dialect) for c in self.columns])
+            plan = [(c.name, _adapter(c, dialect), default)
+                    for c, default in zip(self.columns, self._defaults, strict=True)]
+            self._compiled[dialect] = (sql, plan)
         return self._compiled[dialect]
 
-    def _row(self, adapters: list[Adapter | None], values: dict[str, Any]) -> tuple[Any, ...]:
+    def _row(self, plan: list[_ColumnPlan], values: dict[str, Any]) -> tuple[Any, ...]:
         if not self._names.issuperset(values):
             unknown = set(values) - self._names
             raise KeyError(f"{self.table.name} has no column(s) {sorted(unknown)}")
         row = []
-        for column, adapt in zip(self.columns, adapters, strict=True):
-            value = values[column.name] if column.name in values else _default(column)
-            row.append(adapt(value) if adapt else value)
+        for name, adapt, default in plan:
+            value = values[name] if name in values else default()
+            row.append(adapt(value) if adapt is not None else value)
         return tuple(row)
 
     def one(self, connection: sa.Connection, values: dict[str, Any]) -> int | None:
-        sql, adapters = self._for(connection.dialect.name)
+        sql, plan = self._for(connection.dialect.name)
         cursor = dbapi_cursor(connection)
-        cursor.execute(sql, self._row(adapters, values))
+        cursor.execute(sql, self._row(plan, values))
         return int(cursor.fetchone()[0]) if self.returning_id else None
 
     def many(self, connection: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
-        sql, adapters = self._for(connection.dialect.name)
-        dbapi_cursor(connection).executemany(sql, [self._row(adapters, row) for row in rows])
+        sql, plan = self._for(connection.dialect.name)
+        dbapi_cursor(connection).executemany(sql, [self._row(plan, row) for row in rows])
 
 
 class FastQuery:
