@@ -12,8 +12,9 @@ import email
 import email.utils
 import hashlib
 import itertools
+import quopri
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.message import Message as MimePart
 from email.policy import compat32
@@ -35,6 +36,10 @@ _AUTO_SENDERS = re.compile(r"^(mailer-daemon|postmaster|mail-daemon|mailerdaemon
 _BOUNCE_SUBJECT = re.compile(
     r"undeliver|delivery status notification|returned mail|undelivered mail|delivery fail"
     r"|mail delivery failed|failure notice|delivery has failed|non-?delivery", re.I)
+
+
+_Headers = dict[str, list[str]]  # lower-cased name → raw values in order (controls dropped)
+_Getter = Callable[[str], object]  # what Message.get(name) gives, None when absent
 
 
 class UnreadableMail(ValueError):
@@ -69,6 +74,8 @@ class ParsedMail:
     defects: int = 0
     html_only: bool = False
     charset: str = ""
+    # The stdlib's MIME tree; None for a single-part text mail, which parse_mail reads without
+    # building one (only delivery reports are read further, and they always have it).
     mime: MimePart | None = None
 
     @property
@@ -78,38 +85,153 @@ class ParsedMail:
 
 def parse_mail(raw: bytes, envelope_from: str = "") -> ParsedMail:
     _check_part_count(raw)
+    return _parse_plain(raw, envelope_from) or _parse_mime(raw, envelope_from)
+
+
+def _parse_mime(raw: bytes, envelope_from: str) -> ParsedMail:
+    """Any mail, read through the stdlib's MIME tree."""
     try:
         message = email.message_from_bytes(raw, policy=compat32)
     except RecursionError:
         raise UnreadableMail("the message is nested too deeply to read") from None
     hint = _first_charset(message)
-
-    def header(name: str) -> str:
-        return decode_header(_raw_header(message, name), hint)
-
-    from_name, from_address = _address(_raw_header(message, "From"), hint)
     collector = _Collector()
     try:
         collector.walk(message, 0)
     except RecursionError:
         raise UnreadableMail("the message is nested too deeply to read") from None
-    text = tidy("\n\n".join(t for t in collector.texts if t.strip()))
-    new_text, history = split_reply(text)
-    mail = ParsedMail(
-        message_id=_message_id(_raw_header(message, "Message-ID")),
-        from_name=from_name, from_address=from_address,
-        to=_addresses(message, "To", hint), cc=_addresses(message, "Cc", hint),
-        subject=header("Subject"), date=_date(_raw_header(message, "Date")),
-        in_reply_to=_id_list(_raw_header(message, "In-Reply-To")),
-        references=_id_list(_raw_header(message, "References")),
-        text=f"{new_text}\n\n{history}" if history else new_text, new_text=new_text,
-        attachments=collector.attachments, skipped=collector.skipped,
-        defects=collector.defects, html_only=collector.html_only and not collector.plain_seen,
-        charset=hint or "", mime=message,
-    )
+    present = _header_index(message)
+
+    def get(name: str) -> object:  # most mail has few of the headers asked for: skip the scan
+        return message.get(name) if name.lower() in present else None
+
+    mail = _mail(present, hint, collector.texts, get,
+                 attachments=collector.attachments, skipped=collector.skipped,
+                 defects=collector.defects,
+                 html_only=collector.html_only and not collector.plain_seen, mime=message)
     mail.report_type = _report_type(message, mail, envelope_from)
-    mail.auto_reason = _auto_reason(message, mail, envelope_from)
+    mail.auto_reason = _auto_reason(get, mail, envelope_from)
     return mail
+
+
+# The plain mail most people send: one text part, headers the stdlib reads without a defect.
+# Read straight from the bytes, it costs a fraction of building the MIME tree and asking it;
+# the result is the same as _parse_mime's, which reads everything else.
+MAX_PLAIN_HEADER_BYTES = 65536  # longer header blocks are left to the stdlib
+# A header field as the stdlib reads it: a name (its header line test), the value after any
+# spaces or tabs, continuation lines included with their line ends; the last line end is not
+# part of the value. The block has no bare CR (checked first), so a line is [^\r\n]*\r?\n.
+# Matched one field at a time: one pattern over all fields backtracks quadratically when a
+# late line is not a field.
+_FIELD = re.compile(r"([\x21-\x39\x3b-\x7e]+):[ \t]*([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)\r?\n")
+_BYTE_CONTROLS = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_EIGHT_BIT_HEADERS = {"from", "to", "cc", "subject"}  # only ever read by decode_header
+_PLAIN_CONTENT_TYPE = re.compile(  # what Message.get_param("charset") reads without surprises
+    r'\s*([^\s;"=]+)\s*(?:;\s*charset\s*=\s*("?)([A-Za-z0-9._:-]+)\2\s*)?', re.IGNORECASE)
+_ENCODED_BODIES = {"base64", "x-uuencode", "uuencode", "uue", "x-uue"}
+
+
+def _parse_plain(raw: bytes, envelope_from: str) -> ParsedMail | None:
+    """A single-part text mail read without the MIME tree (ParsedMail.mime is None);
+    None for any other mail, and for delivery reports (bounces.py reads their tree)."""
+    split = _split_plain(raw)
+    if split is None:
+        return None
+    headers, body = split
+    content = _plain_content(headers, body)
+    if content is None:
+        return None
+    text, charset = content
+
+    def get(name: str) -> object:
+        values = headers.get(name.lower())
+        return values[0] if values else None
+
+    mail = _mail(headers, charset, [text], get, attachments=[], skipped=[], defects=0,
+                 html_only=False, mime=None)
+    if _bounce_by_sender(mail, envelope_from):
+        return None
+    mail.auto_reason = _auto_reason(get, mail, envelope_from)
+    return mail
+
+
+def _split_plain(raw: bytes) -> tuple[_Headers, bytes] | None:
+    """(headers, body) when the stdlib would read the header block without a defect: lines
+    ending in CRLF or LF, each a field or a continuation, then an empty line; no control
+    characters, and 8-bit bytes only in the headers read as text. None otherwise."""
+    limit = MAX_PLAIN_HEADER_BYTES
+    ends = [i for i in (raw.find(b"\n\n", 0, limit), raw.find(b"\n\r\n", 0, limit)) if i >= 0]
+    if not ends:
+        return None
+    end = min(ends)  # the first empty line
+    block = raw[:end + 1]
+    body = raw[end + (2 if raw[end + 1:end + 2] == b"\n" else 3):]
+    if block.count(b"\r") != block.count(b"\r\n") or _BYTE_CONTROLS.search(block):
+        return None
+    text = block.decode("ascii", "surrogateescape")  # as the stdlib decodes mail bytes
+    eight_bit = not block.isascii()
+    headers: _Headers = {}
+    position = 0
+    while position < len(text):
+        found = _FIELD.match(text, position)
+        if found is None:
+            return None
+        name, value = found.groups()
+        key = name.lower()
+        if eight_bit and not value.isascii() and key not in _EIGHT_BIT_HEADERS:
+            return None
+        headers.setdefault(key, []).append(value)
+        position = found.end()
+    return headers, body
+
+
+def _plain_content(headers: _Headers, body: bytes) -> tuple[str, str | None] | None:
+    """(text, charset) as _Collector reads a lone text part; None for any other kind."""
+    ctype, charset = "text/plain", None
+    declared = headers.get("content-type")
+    if declared:
+        found = _PLAIN_CONTENT_TYPE.fullmatch(declared[0])
+        if found is None:
+            return None
+        ctype, charset = found.group(1).lower(), found.group(3)
+        ctype = ctype if ctype.count("/") == 1 else "text/plain"
+    if not ctype.startswith("text/") or ctype == "text/html":
+        return None
+    disposition = headers.get("content-disposition")
+    if disposition and disposition[0].split(";")[0].strip().lower() == "attachment":
+        return None
+    encoding = headers.get("content-transfer-encoding")
+    cte = encoding[0].lower() if encoding else ""
+    if cte in _ENCODED_BODIES:
+        return None
+    data = quopri.decodestring(body) if cte == "quoted-printable" else body
+    text = tidy(decode_bytes(data, charset, None))
+    if _looks_binary(text):
+        return None
+    return text, charset
+
+
+def _mail(headers: _Headers, hint: str | None, texts: list[str], get: _Getter, *,
+          attachments: list[ParsedAttachment], skipped: list[str], defects: int,
+          html_only: bool, mime: MimePart | None) -> ParsedMail:
+    """The ParsedMail for a mail's headers and the readable texts found in its body."""
+    def header(name: str) -> str:
+        return decode_header(_first(headers, name), hint)
+
+    from_name, from_address = _address(_first(headers, "From"), hint)
+    text = tidy("\n\n".join(t for t in texts if t.strip()))
+    new_text, history = split_reply(text)
+    return ParsedMail(
+        message_id=_message_id(_first(headers, "Message-ID")),
+        from_name=from_name, from_address=from_address,
+        to=_addresses(headers, "To", hint), cc=_addresses(headers, "Cc", hint),
+        subject=header("Subject"), date=_date(_first(headers, "Date")),
+        in_reply_to=_id_list(_first(headers, "In-Reply-To")),
+        references=_id_list(_first(headers, "References")),
+        text=f"{new_text}\n\n{history}" if history else new_text, new_text=new_text,
+        attachments=attachments, skipped=skipped, defects=defects, html_only=html_only,
+        charset=hint or "", mime=mime,
+    )
 
 
 def _check_part_count(raw: bytes) -> None:
@@ -153,7 +275,7 @@ class _Collector:
             if self.parts == MAX_PARTS + 1:
                 self.skipped.append(f"parts after the first {MAX_PARTS} were not read")
             return
-        ctype = part.get_content_type()
+        ctype = _content_type(part)
         if depth > MAX_DEPTH:
             self.skipped.append(f"a {ctype} part nested deeper than {MAX_DEPTH} levels")
             return
@@ -211,12 +333,12 @@ class _Collector:
 
     def _alternative(self, children: list[MimePart], depth: int) -> None:
         """Prefer the plain text a sender wrote; use the HTML only when it is all there is."""
-        plain = [c for c in children if c.get_content_type() == "text/plain"
+        plain = [c for c in children if _content_type(c) == "text/plain"
                  and _text_of(c).strip()]
         if plain:
             self.walk(plain[0], depth + 1)
             for child in children:  # e.g. multipart/related: keep its images, not its text
-                if not child.get_content_type().startswith("text/"):
+                if not _content_type(child).startswith("text/"):
                     texts = len(self.texts)
                     self.walk(child, depth + 1)
                     del self.texts[texts:]
@@ -233,8 +355,8 @@ class _Collector:
             self.texts.append(_text_of(part))
             return
         hint = _first_charset(message)
-        subject = decode_header(_raw_header(message, "Subject"), hint)
-        sender = decode_header(_raw_header(message, "From"), hint)
+        subject = decode_header(_first(_header_index(message), "Subject"), hint)
+        sender = decode_header(_first(_header_index(message), "From"), hint)
         self.texts.append(f"---------- Enclosed message ----------\nFrom: {sender}\n"
                           f"Subject: {subject}")
         try:
@@ -252,7 +374,7 @@ class _Collector:
         except (ValueError, LookupError, AssertionError):
             data = None
         if not isinstance(data, bytes) or not data:
-            self.skipped.append(f"an empty or undecodable {part.get_content_type()} part")
+            self.skipped.append(f"an empty or undecodable {_content_type(part)} part")
             return
         hint = _first_charset(part)
         name = part.get_filename() or part.get_param("name")
@@ -261,24 +383,28 @@ class _Collector:
         filename = decode_header(name if isinstance(name, str) else "", hint)
         disposition = str(part.get("Content-Disposition") or "").split(";")[0].strip().lower()
         self.attachments.append(ParsedAttachment(
-            safe_filename(filename or _default_name(content_type or part.get_content_type(),
-                                                    data)),
-            content_type or part.get_content_type(), data, inline=disposition == "inline"))
+            safe_filename(filename or _default_name(content_type or _content_type(part), data)),
+            content_type or _content_type(part), data, inline=disposition == "inline"))
+
+
+# Control characters other than tab and newline, and the replacement character.
+_BINARY_CHARS = re.compile("[\x00-\x08\x0b-\x1f\ufffd]")
 
 
 def _looks_binary(text: str) -> bool:
     sample = text[:4000]
     if not sample:
         return False
-    control = sum(1 for c in sample if (c < " " and c not in "\n\t") or c == "\ufffd")
-    return control > len(sample) * 0.1
+    return len(_BINARY_CHARS.findall(sample)) > len(sample) * 0.1
 
 
 def _is_attachment(part: MimePart) -> bool:
-    disposition = str(part.get("Content-Disposition") or "").split(";")[0].strip().lower()
-    if disposition == "attachment":
-        return True
-    return bool(part.get_filename()) and not part.get_content_type().startswith("text/")
+    if "content-disposition" in _header_index(part):
+        disposition = str(part.get("Content-Disposition") or "").split(";")[0].strip().lower()
+        if disposition == "attachment":
+            return True
+    # The type first: reading a file name parses two headers, and most parts are text.
+    return not _content_type(part).startswith("text/") and bool(part.get_filename())
 
 
 def _text_of(part: MimePart) -> str:
@@ -289,8 +415,8 @@ def _text_of(part: MimePart) -> str:
     if not isinstance(data, bytes):
         payload = part.get_payload()
         data = payload.encode("ascii", "surrogateescape") if isinstance(payload, str) else b""
-    text = decode_bytes(data, _param(part, "charset"), None)
-    if part.get_content_type() == "text/html":
+    text = decode_bytes(data, _charset(part), None)
+    if _content_type(part) == "text/html":
         return text
     return tidy(text)
 
@@ -310,28 +436,51 @@ def _first_charset(message: MimePart) -> str | None:
     for index, part in enumerate(message.walk()):
         if index > 50:
             break
-        charset = _param(part, "charset")
+        charset = _charset(part)
         if charset:
             return charset
     return None
 
 
-def _raw_header(message: MimePart, name: str) -> str:
+# Parts are read once and never changed, but the walk, the charset hint, the report check and
+# the text all ask a part for its type and charset: each ask parses its headers again (a
+# message.get scans every header). So the answers are kept on the part.
+
+def _content_type(part: MimePart) -> str:
+    """part.get_content_type(), worked out once per part."""
+    ctype: str | None = getattr(part, "_cc_content_type", None)
+    if ctype is None:
+        ctype = part.get_content_type()
+        setattr(part, "_cc_content_type", ctype)  # noqa: B010 (not a declared attribute)
+    return ctype
+
+
+def _charset(part: MimePart) -> str | None:
+    """The part's declared charset parameter, worked out once per part."""
+    cached: tuple[str | None] | None = getattr(part, "_cc_charset", None)
+    if cached is None:
+        cached = (_param(part, "charset") if "content-type" in _header_index(part) else None,)
+        setattr(part, "_cc_charset", cached)  # noqa: B010 (not a declared attribute)
+    return cached[0]
+
+
+def _first(headers: _Headers, name: str) -> str:
     """The header as sent (8-bit bytes as surrogate escapes), "" when absent."""
-    values = _raw_headers(message, name)
+    values = headers.get(name.lower())
     return values[0] if values else ""
 
 
-def _raw_headers(message: MimePart, name: str) -> list[str]:
-    # Indexed once per message: parsing looks up about ten headers, each a scan otherwise.
-    index: dict[str, list[str]] | None = getattr(message, "_cc_raw_headers", None)
+def _header_index(message: MimePart) -> _Headers:
+    """Lower-cased name → the raw values, controls dropped. Indexed once per part: parsing
+    looks up about ten headers, each a scan otherwise."""
+    index: _Headers | None = getattr(message, "_cc_raw_headers", None)
     if index is None:
         index = {}
         for key, value in message.raw_items():
             # NUL and other controls are not allowed in headers; dropped before any use.
             index.setdefault(key.lower(), []).append(_HEADER_CONTROLS.sub("", str(value)))
         setattr(message, "_cc_raw_headers", index)  # noqa: B010 (not a declared attribute)
-    return index.get(name.lower(), [])
+    return index
 
 
 # "ann@mail.example", "<ann@mail.example>" or "Ann Citizen <ann@mail.example>": most mail.
@@ -362,8 +511,8 @@ def _address(raw: str, hint: str | None) -> tuple[str, str]:
     return decode_header(name, hint).strip("'\" "), decode_header(address, hint).strip("<> ")
 
 
-def _addresses(message: MimePart, name: str, hint: str | None) -> list[str]:
-    values = [decode_header(v, hint) for v in _raw_headers(message, name)]
+def _addresses(headers: _Headers, name: str, hint: str | None) -> list[str]:
+    values = [decode_header(v, hint) for v in headers.get(name.lower(), [])]
     simple = [_simple_address(v) for v in values]
     pairs = [pair for pair in simple if pair is not None]
     if len(pairs) < len(simple):
@@ -395,15 +544,20 @@ def _date(raw: str) -> dt.datetime | None:
 
 def _report_type(message: MimePart, mail: ParsedMail, envelope_from: str) -> str:
     """Delivery reports, complaint feedback and read receipts: machine reports, not cases."""
-    if message.get_content_type() == "multipart/report":
+    if _content_type(message) == "multipart/report":
         return str(message.get_param("report-type") or "report").lower()
     for index, part in enumerate(message.walk()):
         if index > MAX_PARTS:
             break
-        ctype = part.get_content_type()
+        ctype = _content_type(part)
         if ctype in ("message/delivery-status", "message/feedback-report",
                      "message/disposition-notification"):
             return ctype.split("/", 1)[1]
+    return _bounce_by_sender(mail, envelope_from)
+
+
+def _bounce_by_sender(mail: ParsedMail, envelope_from: str) -> str:
+    """A bounce written as a plain mail by a mailer daemon."""
     daemon = any(_AUTO_SENDERS.match(a.split("@")[0].strip("<> "))
                  for a in (envelope_from, mail.from_address) if a)
     if daemon and _BOUNCE_SUBJECT.search(mail.subject or ""):
@@ -411,19 +565,20 @@ def _report_type(message: MimePart, mail: ParsedMail, envelope_from: str) -> str
     return ""
 
 
-def _auto_reason(message: MimePart, mail: ParsedMail, envelope_from: str) -> str:
-    """Why no acknowledgement may go back (RFC 3834 and the headers mailers really use)."""
-    auto = str(message.get("Auto-Submitted") or "").strip().lower()
+def _auto_reason(get: _Getter, mail: ParsedMail, envelope_from: str) -> str:
+    """Why no acknowledgement may go back (RFC 3834 and the headers mailers really use).
+    `get` is Message.get: the first header of that name, None when there is none."""
+    auto = str(get("Auto-Submitted") or "").strip().lower()
     if auto and not auto.startswith("no"):
         return f"Auto-Submitted: {auto}"
-    precedence = str(message.get("Precedence") or "").strip().lower()
+    precedence = str(get("Precedence") or "").strip().lower()
     if precedence in ("bulk", "junk", "list", "auto_reply"):
         return f"Precedence: {precedence}"
     for name in ("List-Id", "List-Unsubscribe", "X-Autoreply", "X-Autorespond",
                  "X-Auto-Reply"):
-        if message.get(name) is not None:
+        if get(name) is not None:
             return f"{name} header"
-    suppress = str(message.get("X-Auto-Response-Suppress") or "").lower()
+    suppress = str(get("X-Auto-Response-Suppress") or "").lower()
     if any(word in suppress for word in ("all", "oof", "autoreply")):
         return f"X-Auto-Response-Suppress: {suppress}"
     if envelope_from.strip() in ("", "<>"):
