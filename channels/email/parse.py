@@ -525,9 +525,14 @@ def _message_id(raw: str) -> str:
     return ids[0] if ids else ""
 
 
+_BRACKETED_ID = re.compile(r"<([^<>\s]+)>")
+
+
 def _id_list(raw: str) -> list[str]:
-    found = re.findall(r"<([^<>\s]+)>", raw or "")
-    if not found and raw and raw.strip() and " " not in raw.strip():
+    if not raw:  # most mail has no In-Reply-To or References
+        return []
+    found = _BRACKETED_ID.findall(raw)
+    if not found and raw.strip() and " " not in raw.strip():
         found = [raw.strip()]
     return [f"<{i}>" for i in found if len(i) + 2 <= MAX_HEADER_ID_CHARS][-30:]
 

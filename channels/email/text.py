@@ -12,6 +12,7 @@ from html.parser import HTMLParser
 _BLOCK = {"p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul",
           "ol", "blockquote", "pre", "hr", "section", "article", "header", "footer", "dt", "dd"}
 _SKIP = {"script", "style", "title", "template", "noscript"}
+_SPACES = re.compile(r"\s+")
 
 
 class _TextExtractor(HTMLParser):
@@ -49,7 +50,7 @@ class _TextExtractor(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self.skipping:
             return
-        text = re.sub(r"\s+", " ", data)
+        text = _SPACES.sub(" ", data)
         if self.quote_depth and text.strip():
             text = "> " * self.quote_depth + text.lstrip()
         self.parts.append(text)
