@@ -56,6 +56,18 @@ class _TextExtractor(HTMLParser):
         self.parts.append(text)
 
 
+# Control characters other than tab and newline, and the replacement character.
+_BINARY_CHARS = re.compile("[\x00-\x08\x0b-\x1f\ufffd]")
+
+
+def looks_binary(text: str) -> bool:
+    """Text that is mostly control or replacement characters: binary data, not words."""
+    sample = text[:4000]
+    if not sample:
+        return False
+    return len(_BINARY_CHARS.findall(sample)) > len(sample) * 0.1
+
+
 def html_to_text(markup: str) -> str:
     """Readable plain text from HTML: no tags, scripts or styles; paragraphs kept."""
     parser = _TextExtractor()
