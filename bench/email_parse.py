@@ -20,7 +20,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from email.message import EmailMessage
 from email.policy import compat32
 from pathlib import Path
 
@@ -28,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # runnable as `python bench/email_parse.py` from anywhere
     sys.path.insert(0, str(ROOT))
 
+from bench.smtp import bench_mail  # noqa: E402
 from channels.email.inbound import build_contact  # noqa: E402
 from channels.email.parse import UnreadableMail, parse_mail  # noqa: E402
 from settings import Config, load_config  # noqa: E402
@@ -37,18 +37,9 @@ NOW = dt.datetime(2024, 5, 7, 12, 0, tzinfo=dt.UTC)
 
 
 def plain_mails(count: int = 20) -> list[bytes]:
-    """The benchmark's typical mail: one text/plain part, every other one in Chinese."""
-    mails = []
-    for i in range(count):
-        mail = EmailMessage()
-        mail["From"] = f"citizen{i}.x@mail.example"
-        mail["To"] = "contact@city.example"
-        mail["Subject"] = f"Request {i}"
-        mail["Message-ID"] = f"<x.{i}@mail.example>"
-        mail.set_content(f"My bin was not collected on Tuesday.\n\nReference number {i}."
-                         if i % 2 else f"路灯坏了好几天了 {i}")
-        mails.append(mail.as_bytes())
-    return mails
+    """The benchmark's typical mail (bench/smtp.py's), every other one in Chinese."""
+    return [bench_mail(i, "x", f"My bin was not collected on Tuesday.\n\nReference number {i}."
+                       if i % 2 else f"路灯坏了好几天了 {i}") for i in range(count)]
 
 
 def corpus_mails(folder: Path) -> list[bytes]:

@@ -57,20 +57,25 @@ class Bare:
         return "250 OK"
 
 
+def bench_mail(index: int, tag: str, text: str) -> bytes:
+    """One of the benchmark's mails: a single text/plain part, as most citizens send."""
+    from email.message import EmailMessage
+
+    mail = EmailMessage()
+    mail["From"] = f"citizen{index % 97}.{tag}@mail.example"
+    mail["To"] = "contact@city.example"
+    mail["Subject"] = f"Request {index}"
+    mail["Message-ID"] = f"<{tag}.{index}@mail.example>"
+    mail.set_content(text)
+    return mail.as_bytes()
+
+
 def client(port: int, count: int, tag: str, start_at: float) -> tuple[int, float, float]:
     """Build the mails first (client CPU is not the server's throughput), start together."""
     import smtplib
-    from email.message import EmailMessage
 
-    mails = []
-    for i in range(count):
-        mail = EmailMessage()
-        mail["From"] = f"citizen{i % 97}.{tag}@mail.example"
-        mail["To"] = "contact@city.example"
-        mail["Subject"] = f"Request {i}"
-        mail["Message-ID"] = f"<{tag}.{i}@mail.example>"
-        mail.set_content(TEXTS[i % len(TEXTS)] + f"\n\nReference number {i}.")
-        mails.append(mail.as_bytes())
+    mails = [bench_mail(i, tag, TEXTS[i % len(TEXTS)] + f"\n\nReference number {i}.")
+             for i in range(count)]
     time.sleep(max(0.0, start_at - time.time()))
     cpu = time.process_time()
     sent = 0
