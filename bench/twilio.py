@@ -141,12 +141,15 @@ def signed(path: str, params: dict[str, str]) -> tuple[bytes, str]:
             RequestValidator(TOKEN).compute_signature(PUBLIC + path, params))
 
 
-def sms_bodies(count: int) -> list[tuple[bytes, str]]:
+def sms_bodies(count: int, run_index: int) -> list[tuple[bytes, str]]:
+    """Each from a number no other run uses: a number's text joins that number's open case,
+    so a run reusing an earlier run's numbers would measure follow-ups, not new cases."""
     run = uuid.uuid4().hex[:8]
     bodies = []
     for index in range(count):
         params = {"MessageSid": f"SM{run}{index:024d}", "AccountSid": "AC" + "0" * 32,
-                  "From": f"+4477009{index % 100000:05d}", "To": "+442071838750",
+                  "From": f"+4477{run_index % 100:02d}{index % 1_000_000:06d}",
+                  "To": "+442071838750",
                   "Body": "The street light outside number 12 Elm Road has been out for a week",
                   "NumMedia": "0", "NumSegments": "1", "SmsStatus": "received",
                   "ApiVersion": "2010-04-01"}
@@ -233,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         menus: list[float] = []
         cpu: dict[str, list[tuple[float, ...]]] = {"bare": [], "phone": []}  # ms per request
         for run in range(args.runs):
-            bodies = sms_bodies(args.requests)
+            bodies = sms_bodies(args.requests, run)
             for name, target, into in (("bare", "bench.twilio:bare_app()", bare_rates),
                                        ("phone", "bench.twilio:phone_app()", phone_rates)):
                 server = Gunicorn(target, env, args.workers, args.threads, args.clients)
