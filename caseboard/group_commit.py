@@ -8,22 +8,13 @@ fails, each of its contacts is run again alone.
 
 There is no extra thread: the first caller to find nobody writing becomes the leader and
 writes batches until its own contact is done, then hands the lead to the next waiting caller.
-
-The writer goes first. On SQLite the transaction holds every writer of every process back,
-and under load it is held nearly all the time (measured: 93 %), so how fast it runs is how
-fast contacts are taken. Yet the leader shares this process's one core of Python (the GIL)
-with every thread parsing and routing the next contacts, and ran at a fraction of its speed:
-a batch of 3.3 mails held the lock 6 ms. So while a batch's work runs, callers about to start
-such work wait at `gate` (briefly, and never for longer than MAX_GATE_WAIT); other processes'
-threads, on the other cores, go on preparing theirs.
 """
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from sqlmodel import Session
@@ -47,34 +38,10 @@ class _Job(Generic[T]):
         return self.value
 
 
-MAX_GATE_WAIT = 0.02  # seconds: a long transaction must not starve the rest of the process
-
-
-class WriterGate:
-    """Open unless a batch's work is running; `wait()` returns once it is open (or after
-    MAX_GATE_WAIT)."""
-
-    def __init__(self) -> None:
-        self._open = threading.Event()
-        self._open.set()
-
-    def wait(self) -> None:
-        self._open.wait(MAX_GATE_WAIT)
-
-    @contextlib.contextmanager
-    def closed(self) -> Iterator[None]:
-        self._open.clear()
-        try:
-            yield
-        finally:
-            self._open.set()
-
-
 class GroupCommit:
     def __init__(self, database: Database, max_batch: int = 64) -> None:
         self.database = database
         self.max_batch = max_batch
-        self.gate = WriterGate()
         self._lock = threading.Lock()
         self._queue: deque[_Job[Any]] = deque()
         self._writing = False
@@ -119,10 +86,7 @@ class GroupCommit:
                 # Taken once the write lock is ours: callers that queued while another
                 # process (a second gunicorn worker) was writing join this transaction.
                 batch = self._take_batch()
-                # Closed only once the lock is ours (waiting for another process's writer,
-                # our threads may work), and opened before the commit's disk sync.
-                with self.gate.closed():
-                    values = [job.work(session) for job in batch]
+                values = [job.work(session) for job in batch]
         except BaseException:
             # Someone's contact (or the commit) failed: give each its own transaction, so
             # only the contact at fault gets the error (and each its own error, should the

@@ -100,7 +100,6 @@ class Intake:
 
     def take(self, contact: InboundContact) -> IntakeResult:
         """Commit the contact and say what happened; raise IntakeError for bad input."""
-        self.make_way_for_writer()
         self._check(contact)
         try:
             identities = sender_identities(contact.sender, self.region)
@@ -120,11 +119,6 @@ class Intake:
             return self.group.run(lambda s: self._take(s, contact, prepared))
         except ValueError as error:  # the contact's details are refused while storing it
             raise IntakeError(str(error)) from error
-
-    def make_way_for_writer(self) -> None:
-        """Called before pure work (parsing, routing): while this process's intake
-        transaction runs, the work waits rather than slow it (caseboard/group_commit.py)."""
-        self.group.gate.wait()
 
     def _check(self, contact: InboundContact) -> None:
         if not contact.text.strip() and not contact.attachments and not contact.subject.strip():

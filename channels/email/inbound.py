@@ -79,7 +79,6 @@ def handle_message(services: Services, raw: bytes, mail_from: str,
     config = services.config
     if len(raw) > config["smtp.max_message_bytes"]:
         raise RejectedMail(552, f"message larger than {config['smtp.max_message_bytes']} bytes")
-    services.intake.make_way_for_writer()
     try:
         mail = parse_mail(raw, mail_from)
     except UnreadableMail as error:

@@ -122,27 +122,3 @@ def test_sequential_callers_each_commit(services: Services, count: int) -> None:
     for index in range(count):
         group.run(add_citizen(f"n{index}"))
     assert group.transactions == count
-
-
-def test_new_work_waits_while_a_batch_is_being_written(services: Services) -> None:
-    """The writer goes first: a caller about to parse and route the next contact waits
-    until the batch's work is done, rather than share the process's Python with it."""
-    group = GroupCommit(services.database)
-    started, order = threading.Event(), []
-
-    def slow_work(session: Session) -> None:
-        started.set()
-        time.sleep(0.01)  # well under MAX_GATE_WAIT
-        order.append("batch written")
-
-    def next_caller() -> None:
-        started.wait(10)
-        group.gate.wait()
-        order.append("next contact prepared")
-
-    caller = threading.Thread(target=next_caller)
-    caller.start()
-    group.run(slow_work)
-    caller.join(10)
-    assert order == ["batch written", "next contact prepared"]
-    group.gate.wait()  # open again: no wait at all
