@@ -17,14 +17,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from caseboard.fastsql import dbapi_cursor
+from caseboard.fastsql import FastQuery
 
-_INSERT_BLOB = {
-    "sqlite": "INSERT INTO stored_blob (sha256, size, data) VALUES (?, ?, ?)"
-              " ON CONFLICT (sha256) DO NOTHING",
-    "postgresql": "INSERT INTO stored_blob (sha256, size, data) VALUES (%s, %s, %s)"
-                  " ON CONFLICT (sha256) DO NOTHING",
-}
+_INSERT_BLOB = FastQuery("INSERT INTO stored_blob (sha256, size, data)"
+                         " VALUES (:sha256, :size, :data) ON CONFLICT (sha256) DO NOTHING")
 _SELECT_BLOB = sa.text("SELECT data FROM stored_blob WHERE sha256 = :sha256")
 
 
@@ -52,10 +48,8 @@ class FileStore:
     def put_inline(self, connection: sa.Connection, blobs: Sequence[tuple[str, bytes]]) -> None:
         """Store (digest, bytes) pairs in the caller's transaction; content already there
         (another mail with the same original) is left as it is."""
-        if blobs:
-            dbapi_cursor(connection).executemany(
-                _INSERT_BLOB[connection.dialect.name],
-                [(digest, len(data), data) for digest, data in blobs])
+        for digest, data in blobs:  # usually one: the mail's original
+            _INSERT_BLOB.execute(connection, {"sha256": digest, "size": len(data), "data": data})
 
     def path_for(self, sha256: str) -> Path:
         if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
@@ -64,7 +58,7 @@ class FileStore:
 
     def put(self, data: bytes) -> str:
         """Store the bytes (once, however often they arrive) and return their SHA-256."""
-        digest = hashlib.sha256(data).hexdigest()
+        digest = self.digest(data)
         target = self.path_for(digest)
         if target.exists():
             if self.durable:
