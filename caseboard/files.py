@@ -39,7 +39,8 @@ class FileStore:
         self.inline_max_bytes = inline_max_bytes if engine is not None else 0
 
     def keeps_inline(self, data: bytes) -> bool:
-        return len(data) <= self.inline_max_bytes
+        # 0 means always files: an empty attachment must not slip in as "within 0 bytes".
+        return 0 < self.inline_max_bytes and len(data) <= self.inline_max_bytes
 
     @staticmethod
     def digest(data: bytes) -> str:

@@ -85,6 +85,8 @@ def test_content_kept_in_the_database_is_read_back_by_hash(tmp_path: Path) -> No
     store = FileStore(tmp_path / "files", engine=database.engine, inline_max_bytes=100)
     data = b"From: ann@mail.example\r\n\r\nMy bin was not collected"
     assert store.keeps_inline(data) and not store.keeps_inline(b"x" * 101)
+    always_files = FileStore(tmp_path / "files", engine=database.engine, inline_max_bytes=0)
+    assert not always_files.keeps_inline(b"")
     digest = store.digest(data)
     with database.engine.begin() as connection:
         store.put_inline(connection, [(digest, data)])
@@ -99,5 +101,6 @@ def test_content_kept_in_the_database_is_read_back_by_hash(tmp_path: Path) -> No
 def test_a_store_without_a_database_keeps_nothing_inline(tmp_path: Path) -> None:
     store = FileStore(tmp_path, inline_max_bytes=100)
     assert not store.keeps_inline(b"small")
+    assert not store.keeps_inline(b"")
     with pytest.raises(FileNotFoundError):
         store.get(store.digest(b"small"))
