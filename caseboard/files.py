@@ -40,7 +40,7 @@ class FileStore:
 
     def keeps_inline(self, data: bytes) -> bool:
         # 0 means always files: an empty attachment must not slip in as "within 0 bytes".
-        return 0 < self.inline_max_bytes and len(data) <= self.inline_max_bytes
+        return self.inline_max_bytes > 0 and len(data) <= self.inline_max_bytes
 
     @staticmethod
     def digest(data: bytes) -> str:
