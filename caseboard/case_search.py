@@ -8,7 +8,6 @@ finds every text that contains it. A query matches a case holding all of its ter
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 
@@ -75,10 +74,8 @@ def index_terms(session: Session, case_id: int, found: list[str]) -> None:
         cursor.execute("INSERT INTO case_term (term, case_id) SELECT unnest(%s::text[]), %s"
                        " ON CONFLICT DO NOTHING", (found, case_id))
         return
-    # One statement (the driver runs executemany's once per row); WHERE true lets SQLite
-    # read ON CONFLICT as the upsert clause, not as part of the join.
-    cursor.execute("INSERT INTO case_term (term, case_id) SELECT value, ? FROM json_each(?)"
-                   " WHERE true ON CONFLICT DO NOTHING", (case_id, json.dumps(found)))
+    cursor.executemany("INSERT INTO case_term (term, case_id) VALUES (?, ?)"
+                       " ON CONFLICT DO NOTHING", [(term, case_id) for term in found])
 
 
 def reindex_case(session: Session, case_id: int, *texts: str) -> None:

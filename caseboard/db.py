@@ -5,10 +5,6 @@ deadlock on a lock upgrade. Writers queue on a lock file beside the database rat
 SQLite's sleeping busy handler, and the WAL is copied back into the database by a background
 thread rather than inside some unlucky writer's commit (caseboard/sqlite_writes.py). On
 PostgreSQL, writes that race on a unique key are retried as a whole transaction.
-
-Durability ("full", the default): a write transaction is on disk when write() returns, as
-with SQLite's synchronous=FULL, but the WAL is synced by write() after the writer lock is
-released (LogSync in caseboard/sqlite_writes.py) rather than by SQLite inside its commit.
 """
 
 from __future__ import annotations
@@ -27,7 +23,7 @@ from sqlalchemy import event, exc
 from sqlmodel import Session
 
 from caseboard.fastsql import FastInsert
-from caseboard.sqlite_writes import Checkpointer, LogSync, WriterLock
+from caseboard.sqlite_writes import Checkpointer, WriterLock
 
 T = TypeVar("T")
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -43,7 +39,8 @@ def make_engine(url: str, sqlite_synchronous: str = "full") -> sa.Engine:
 
 
 def _sqlite_engine(url: str, synchronous: str) -> sa.Engine:
-    _check_synchronous(synchronous)
+    if synchronous not in ("full", "normal"):
+        raise ValueError(f"unknown SQLite synchronous mode {synchronous!r}")
     database = sa.engine.make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
@@ -83,15 +80,10 @@ class Database:
     """One engine plus the two ways code touches it: read() and write()."""
 
     def __init__(self, url: str, sqlite_synchronous: str = "full") -> None:
-        _check_synchronous(sqlite_synchronous)
         self.url = url
-        path = _sqlite_file(url)
-        # "full" on a file: SQLite commits without syncing (NORMAL), write() syncs the WAL
-        # once the writer lock is free, so the next writer need not wait for this one's disk.
-        self._log_sync = LogSync(Path(f"{path}-wal") if path and sqlite_synchronous == "full"
-                                 else None)
-        self.engine = make_engine(url, "normal" if self._log_sync.path else sqlite_synchronous)
+        self.engine = make_engine(url, sqlite_synchronous)
         self._write_engine = self.engine.execution_options(**{_WRITE: True})
+        path = _sqlite_file(url)
         self._writer_lock = WriterLock(Path(f"{path}-writer.lock") if path else None)
         self._checkpointer = Checkpointer(self.engine if path else None)
         self._disposed = False
@@ -115,17 +107,11 @@ class Database:
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Session]:
-        """A session whose transaction commits at the end of the block, or rolls back; once
-        the block is left the commit is durable."""
+        """A session whose transaction commits at the end of the block, or rolls back."""
         with (self._writer_lock.held(), Session(self._write_engine, expire_on_commit=False)
               as session, session.begin()):
             yield session
-        self.sync_log()
         self._checkpointer.wrote()
-
-    def sync_log(self) -> None:
-        """Put every transaction committed so far on disk (SQLite "full" mode; else nothing)."""
-        self._log_sync.sync()
 
     def write_retrying(self, work: Callable[[Session], T], attempts: int = 6) -> T:
         """Run work(session) in one write transaction, again if a concurrent writer won a race.
@@ -151,12 +137,6 @@ class Database:
         self._disposed = True
         self._checkpointer.stop()
         self.engine.dispose()
-        self._log_sync.close()
-
-
-def _check_synchronous(mode: str) -> None:
-    if mode not in ("full", "normal"):
-        raise ValueError(f"unknown SQLite synchronous mode {mode!r}")
 
 
 def _sqlite_file(url: str) -> str | None:
@@ -193,7 +173,6 @@ def migrate(database: Database) -> None:
         config = alembic_config(database.url)
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
-    database.sync_log()
 
 
 # Fast statements for the hot path (intake). Going through the ORM's unit of work costs about a

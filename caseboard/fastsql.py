@@ -79,16 +79,8 @@ def _placeholder(dialect: str) -> str:
     return "?" if dialect == "sqlite" else "%s"
 
 
-# Rows per multi-row INSERT: well under SQLite's 32,766 and PostgreSQL's 65,535 parameters.
-_MAX_PARAMETERS = 30000
-
-
 class FastInsert:
-    """INSERT of every column but the id (all must be given), optionally returning the id.
-
-    Several rows go in one multi-row statement: the driver's executemany would run (and on
-    SQLite release and retake the GIL for) the statement once per row, and under load every
-    retake can wait behind another thread while this one holds the write lock."""
+    """INSERT of every column but the id (all must be given), optionally returning the id."""
 
     def __init__(self, table: sa.Table, returning_id: bool) -> None:
         self.table = table
@@ -97,7 +89,6 @@ class FastInsert:
         self._defaults = [_default(c) for c in self.columns]
         self.returning_id = returning_id
         self._compiled: dict[str, tuple[str, list[_ColumnPlan]]] = {}
-        self._multi: dict[tuple[str, int], str] = {}
 
     def _for(self, dialect: str) -> tuple[str, list[_ColumnPlan]]:
         if dialect not in self._compiled:
@@ -128,24 +119,8 @@ class FastInsert:
         return int(cursor.fetchone()[0]) if self.returning_id else None
 
     def many(self, connection: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
-        dialect = connection.dialect.name
-        _sql, plan = self._for(dialect)
-        values = [self._row(plan, row) for row in rows]
-        cursor = dbapi_cursor(connection)
-        per_statement = max(1, _MAX_PARAMETERS // len(self.columns))
-        for start in range(0, len(values), per_statement):
-            chunk = values[start:start + per_statement]
-            cursor.execute(self._multi_row_sql(dialect, len(chunk)),
-                           [value for row in chunk for value in row])
-
-    def _multi_row_sql(self, dialect: str, count: int) -> str:
-        key = (dialect, count)
-        if key not in self._multi:
-            names = ", ".join(f'"{c.name}"' for c in self.columns)
-            row = "(" + ", ".join(_placeholder(dialect) for _ in self.columns) + ")"
-            self._multi[key] = (f'INSERT INTO "{self.table.name}" ({names}) VALUES '
-                                + ", ".join(row for _ in range(count)))
-        return self._multi[key]
+        sql, plan = self._for(connection.dialect.name)
+        dbapi_cursor(connection).executemany(sql, [self._row(plan, row) for row in rows])
 
 
 class FastQuery:

@@ -8,12 +8,6 @@ the kernel wakes the next waiter the moment the lock is released, and releases i
 process dies. SQLite's own locking still applies underneath (BEGIN IMMEDIATE), so a writer
 that does not come through here stays correct, it just waits the old way.
 
-A commit in SQLite's synchronous=FULL mode syncs the WAL to disk inside the commit, while the
-write lock is held: everyone queued waits for the disk too. Here SQLite commits without the
-sync (NORMAL) and the writer syncs the WAL itself once it has released the lock (LogSync),
-before anyone is told the data is stored. The WAL is written in order, so a sync also covers
-every transaction committed before; syncs that overlap are merged by the kernel.
-
 SQLite also copies the WAL back into the database file ("checkpoint") inside the commit that
 pushes the WAL past its threshold: that writer, and everyone queued behind it, waits for the
 copy and two more disk syncs (measured: p99 commit 17 ms against a median of 0.1 ms). Here
@@ -84,58 +78,6 @@ class WriterLock:
             assert self.path is not None
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         return self._fd
-
-
-class LogSync:
-    """Syncs a database's WAL file to disk; with no path (not "full" mode) it does nothing.
-
-    Equivalent to SQLite's own sync in synchronous=FULL: NORMAL mode already syncs the WAL
-    before each checkpoint and the database after it, so frames a checkpoint has copied are
-    durable before the WAL is reused, and a WAL deleted or replaced held nothing that was not
-    in the synced database file (SQLite deletes it only after a complete checkpoint). The file
-    stays open between syncs; a new WAL file is opened, and its folder synced once, as SQLite
-    does for a journal it creates."""
-
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
-        self._fd: int | None = None
-        self._lock = threading.Lock()
-
-    def sync(self) -> None:
-        if self.path is None:
-            return
-        fd = self._current_fd()
-        if fd is not None:
-            # As SQLite does: fdatasync also writes a grown file's size, not its time stamps.
-            os.fdatasync(fd)
-
-    def _current_fd(self) -> int | None:
-        with self._lock:
-            if self._fd is not None and os.fstat(self._fd).st_nlink == 0:
-                os.close(self._fd)  # deleted: the log is a new file now, or none
-                self._fd = None
-            if self._fd is None:
-                assert self.path is not None
-                try:
-                    self._fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
-                except FileNotFoundError:
-                    return None
-                _sync_folder(self.path.parent)
-            return self._fd
-
-    def close(self) -> None:
-        with self._lock:
-            if self._fd is not None:
-                os.close(self._fd)
-                self._fd = None
-
-
-def _sync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class Checkpointer:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
 import sqlite3
 import subprocess
@@ -20,104 +19,17 @@ from caseboard.sqlite_writes import WriterLock
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("mode", ["full", "normal"])
-def test_sqlite_runs_in_wal_and_commits_without_syncing_inside_the_lock(tmp_path: Path,
-                                                                       mode: str) -> None:
-    # Either way SQLite itself does not sync at commit (NORMAL); in "full" mode write()
-    # syncs the log afterwards (the next test).
+@pytest.mark.parametrize("mode, expected", [("full", 2), ("normal", 1)])
+def test_sqlite_runs_in_wal_with_the_configured_durability(tmp_path: Path, mode: str,
+                                                           expected: int) -> None:
     database = Database(f"sqlite:///{tmp_path / 'x.db'}", mode)
     try:
         with database.read() as session:
             assert session.execute(sa.text("PRAGMA journal_mode")).scalar_one() == "wal"
-            assert session.execute(sa.text("PRAGMA synchronous")).scalar_one() == 1
+            assert session.execute(sa.text("PRAGMA synchronous")).scalar_one() == expected
             assert session.execute(sa.text("PRAGMA foreign_keys")).scalar_one() == 1
     finally:
         database.dispose()
-
-
-def _record_log_syncs(monkeypatch: pytest.MonkeyPatch, lock_file: Path
-                      ) -> list[tuple[int, bool, bool]]:
-    """Each fdatasync as (inode synced, whether that file still has a name, whether the
-    writer lock was free at that moment)."""
-    syncs: list[tuple[int, bool, bool]] = []
-    real = os.fdatasync
-
-    def fdatasync(fd: int) -> None:
-        probe = os.open(lock_file, os.O_RDWR)
-        try:
-            fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            free = True
-        except BlockingIOError:
-            free = False
-        finally:
-            os.close(probe)  # also drops the probe's lock
-        status = os.fstat(fd)
-        syncs.append((status.st_ino, status.st_nlink > 0, free))
-        real(fd)
-
-    monkeypatch.setattr(os, "fdatasync", fdatasync)
-    return syncs
-
-
-def _write_row(database: Database, value: int) -> None:
-    with database.write() as session:
-        session.execute(sa.text("INSERT INTO t (v) VALUES (:v)"), {"v": value})
-
-
-def test_full_durability_syncs_the_log_after_each_write_once_the_lock_is_free(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "x.db"
-    database = Database(f"sqlite:///{path}", "full")
-    try:
-        _write_row_table(database)
-        syncs = _record_log_syncs(monkeypatch, Path(f"{path}-writer.lock"))
-        for value in range(3):
-            _write_row(database, value)
-            # Synced before write() returned, on the WAL itself, with the lock already free
-            # (the next writer does not wait for this one's disk).
-            assert syncs[-1] == (Path(f"{path}-wal").stat().st_ino, True, True)
-        assert len(syncs) == 3
-    finally:
-        database.dispose()
-
-
-def test_normal_durability_never_syncs_the_log(tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "x.db"
-    database = Database(f"sqlite:///{path}", "normal")
-    try:
-        _write_row_table(database)
-        syncs = _record_log_syncs(monkeypatch, Path(f"{path}-writer.lock"))
-        _write_row(database, 1)
-        assert syncs == []
-    finally:
-        database.dispose()
-
-
-def test_a_log_replaced_since_the_last_sync_is_the_one_synced(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # When the last connection closes SQLite checkpoints and deletes the WAL; the next write
-    # starts a new file, which is the one that must reach the disk.
-    path = tmp_path / "x.db"
-    database = Database(f"sqlite:///{path}", "full")
-    try:
-        _write_row_table(database)
-        _write_row(database, 1)
-        database.engine.dispose()  # every connection closed: the WAL is gone
-        assert not Path(f"{path}-wal").exists()
-        syncs = _record_log_syncs(monkeypatch, Path(f"{path}-writer.lock"))
-        _write_row(database, 2)
-        # The new file, not the deleted one still open from the last sync.
-        assert syncs == [(Path(f"{path}-wal").stat().st_ino, True, True)]
-        with database.read() as session:
-            assert session.execute(sa.text("SELECT count(*) FROM t")).scalar_one() == 2
-    finally:
-        database.dispose()
-
-
-def _write_row_table(database: Database) -> None:
-    with database.write() as session:
-        session.execute(sa.text("CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER)"))
 
 
 def test_unknown_durability_mode_is_refused(tmp_path: Path) -> None:
