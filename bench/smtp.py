@@ -12,12 +12,16 @@ Python (the GIL). With --processes N our intake runs as N processes on one port
 (channels/email/processes.py, SO_REUSEPORT) and their CPU is summed; the bare server stays
 one process (it spends a tenth of our CPU per message and is not CPU-bound).
 
-    python bench/smtp.py [--messages 400] [--clients 2] [--runs 3] [--processes 1]
+With --ceiling a third server runs our whole path except intake's write transaction (SMTP,
+parsing, routing, deadlines: Intake.prepare): the rate no storage could beat in one process.
+
+    python bench/smtp.py [--messages 400] [--clients 2] [--runs 3] [--processes 1] [--ceiling]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import statistics
 import sys
@@ -34,7 +38,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aiosmtpd.controller import Controller  # noqa: E402
 
-from caseboard.services import build_services, prepare_database  # noqa: E402
+from caseboard.contacts import InboundContact, IntakeOutcome, IntakeResult  # noqa: E402
+from caseboard.intake import Intake  # noqa: E402
+from caseboard.services import Services, build_services, prepare_database  # noqa: E402
 from channels.email.processes import SmtpProcesses  # noqa: E402
 from channels.email.server import SmtpService  # noqa: E402
 from settings import load_config  # noqa: E402
@@ -55,6 +61,21 @@ class Run:
 class Bare:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         return "250 OK"
+
+
+class PrepareOnly:
+    """Intake without its transaction: a diagnostic, its "cases" are never stored."""
+
+    def __init__(self, intake: Intake) -> None:
+        self.intake = intake
+
+    def take(self, contact: InboundContact) -> IntakeResult:
+        self.intake.prepare(contact)
+        return IntakeResult(IntakeOutcome.CREATED, "", 0, 0, 0)
+
+
+def without_storage(services: Services) -> Services:
+    return dataclasses.replace(services, intake=PrepareOnly(services.intake))  # type: ignore[arg-type]
 
 
 def bench_mail(index: int, tag: str, text: str) -> bytes:
@@ -135,6 +156,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--processes", type=int, default=1,
                         help="SMTP intake processes on one port (the bare server stays one)")
+    parser.add_argument("--ceiling", action="store_true",
+                        help="also measure our server without intake's write transaction")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         config = load_config(env={"CC_DATA_DIR": tmp, "CC_DEMO": "0",
@@ -153,24 +176,34 @@ def main() -> int:
         bare_port = _free_port()
         bare = Controller(Bare(), hostname="127.0.0.1", port=bare_port)
         bare.start()
-        runs: dict[str, list[Run]] = {"bare": [], "intake": []}
+        ceiling = SmtpService(without_storage(services), port=_free_port())
+        if args.ceiling:
+            ceiling.start()
+        runs: dict[str, list[Run]] = {"bare": [], "intake": [], "ceiling": []}
         try:
             with ProcessPoolExecutor(max_workers=args.clients) as pool:
                 measure(pool, bare_port, args.clients * 5, args.clients)  # warm up
                 measure(pool, ours.port, args.clients * 5, args.clients, cpu)
-                for _ in range(args.runs):  # interleaved, so both see the same machine load
+                for _ in range(args.runs):  # interleaved, so all see the same machine load
                     runs["bare"].append(measure(pool, bare_port, args.messages, args.clients))
                     runs["intake"].append(measure(pool, ours.port, args.messages,
                                                   args.clients, cpu))
+                    if args.ceiling:
+                        runs["ceiling"].append(measure(pool, ceiling.port, args.messages,
+                                                       args.clients))
         finally:
             ours.stop()
             bare.stop()
+            ceiling.stop()
             services.database.dispose()
     print(f"messages per run: {args.messages}, clients: {args.clients}, runs: {args.runs}, "
           f"intake processes: {args.processes}")
     rate = {}
     for name, label in (("bare", "bare aiosmtpd (stores nothing):    "),
-                        ("intake", "email intake (case + ack, SQLite): ")):
+                        ("intake", "email intake (case + ack, SQLite): "),
+                        ("ceiling", "ours without the write transaction:")):
+        if not runs[name]:
+            continue
         rate[name] = statistics.median(r.rate for r in runs[name])
         print(f"{label}{rate[name]:8.1f} msg/s (runs: "
               f"{', '.join(f'{r.rate:.1f}' for r in runs[name])})")
@@ -179,6 +212,9 @@ def main() -> int:
               f"{statistics.median(r.system for r in runs[name]):.2f}, clients "
               f"{statistics.median(r.clients for r in runs[name]):.2f}")
     print(f"ratio: {rate['intake'] / rate['bare']:.1%} of the bare server (goal >= 50 %)")
+    if "ceiling" in rate:
+        print(f"ceiling: {rate['ceiling'] / rate['bare']:.1%} of the bare server with no "
+              "storage at all (one process)")
     return 0
 
 

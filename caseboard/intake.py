@@ -100,6 +100,16 @@ class Intake:
 
     def take(self, contact: InboundContact) -> IntakeResult:
         """Commit the contact and say what happened; raise IntakeError for bad input."""
+        prepared = self.prepare(contact)
+        try:
+            # Contacts arriving at the same time share a transaction and its disk sync.
+            return self.group.run(lambda s: self._take(s, contact, prepared))
+        except ValueError as error:  # the contact's details are refused while storing it
+            raise IntakeError(str(error)) from error
+
+    def prepare(self, contact: InboundContact) -> _Prepared:
+        """Everything worked out before the write transaction: checks, routing, deadlines,
+        search terms, large attachments stored. Raises IntakeError for bad input."""
         self._check(contact)
         try:
             identities = sender_identities(contact.sender, self.region)
@@ -108,17 +118,12 @@ class Intake:
         decision = self._route(contact)  # pure, and the costliest step of opening a case
         now = contact.received_at or utcnow()
         stored, inline = self._store_large_files(contact.attachments)
-        prepared = _Prepared(
+        return _Prepared(
             decision=decision, now=now, identities=identities,
             due=deadlines_for(self.config, self.calendar, decision.priority, decision.service,
                               now),
             terms=case_search.terms(f"{contact.subject}\n{contact.text}"),
             stored=stored, inline=inline)
-        try:
-            # Contacts arriving at the same time share a transaction and its disk sync.
-            return self.group.run(lambda s: self._take(s, contact, prepared))
-        except ValueError as error:  # the contact's details are refused while storing it
-            raise IntakeError(str(error)) from error
 
     def _check(self, contact: InboundContact) -> None:
         if not contact.text.strip() and not contact.attachments and not contact.subject.strip():

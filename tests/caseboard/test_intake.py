@@ -272,3 +272,15 @@ def test_concurrent_new_citizen_on_two_channels_is_one_citizen(services: Service
     run_in_threads(6, lambda i: services.intake.take(InboundContact(
         "sms", f"SMc{i}", Sender(phone="+447700900777"), f"Message number {i} about noise")))
     assert count(services, Citizen) == 1
+
+
+def test_prepare_routes_and_checks_a_contact_but_stores_nothing(services: Services) -> None:
+    # What intake works out before its transaction (bench/smtp.py --ceiling runs only this).
+    prepared = services.intake.prepare(email("<p1@x>", "There is a big pothole on Mill Road"))
+    assert (prepared.decision.department, prepared.decision.service) == ("roads", "pothole")
+    assert prepared.now < prepared.due.first_response_due
+    assert "pothole" in prepared.terms
+    with pytest.raises(IntakeError, match="no text"):
+        services.intake.prepare(email("<p2@x>", "   "))
+    assert [count(services, model) for model in (Case, Message, Citizen, OutboxItem)] == [
+        0, 0, 0, 0]
