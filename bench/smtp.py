@@ -21,7 +21,6 @@ parsing, routing, deadlines: Intake.prepare): the rate no storage could beat in 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import statistics
 import sys
@@ -38,9 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aiosmtpd.controller import Controller  # noqa: E402
 
-from caseboard.contacts import InboundContact, IntakeOutcome, IntakeResult  # noqa: E402
-from caseboard.intake import Intake  # noqa: E402
-from caseboard.services import Services, build_services, prepare_database  # noqa: E402
+from bench.ceiling import without_storage  # noqa: E402
+from caseboard.services import build_services, prepare_database  # noqa: E402
 from channels.email.processes import SmtpProcesses  # noqa: E402
 from channels.email.server import SmtpService  # noqa: E402
 from settings import load_config  # noqa: E402
@@ -61,21 +59,6 @@ class Run:
 class Bare:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         return "250 OK"
-
-
-class PrepareOnly:
-    """Intake without its transaction: a diagnostic, its "cases" are never stored."""
-
-    def __init__(self, intake: Intake) -> None:
-        self.intake = intake
-
-    def take(self, contact: InboundContact) -> IntakeResult:
-        self.intake.prepare(contact)
-        return IntakeResult(IntakeOutcome.CREATED, "", 0, 0, 0)
-
-
-def without_storage(services: Services) -> Services:
-    return dataclasses.replace(services, intake=PrepareOnly(services.intake))  # type: ignore[arg-type]
 
 
 def bench_mail(index: int, tag: str, text: str) -> bytes:

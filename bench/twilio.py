@@ -12,7 +12,7 @@ Prints medians over runs and the ratio (goals: >= 50 % of the bare rate; menu p9
 and the servers' CPU per request, which says why the ratio is what it is on a loaded machine.
 
     python bench/twilio.py [--requests 1000] [--clients 8] [--workers 2] [--threads 4]
-                           [--runs 3] [--calls 200]
+                           [--runs 3] [--calls 200] [--ceiling]
 """
 
 from __future__ import annotations
@@ -55,6 +55,16 @@ def phone_app() -> Any:
     return create_app()
 
 
+def ceiling_app() -> Any:
+    """Ours, with intake's write transaction taken out (bench/ceiling.py): a diagnostic."""
+    from app import create_app
+    from bench.ceiling import without_storage
+    from caseboard.services import build_services
+    from settings import load_config
+
+    return create_app(services=without_storage(build_services(load_config())))
+
+
 def bare_app() -> Any:
     from flask import Flask, Response
 
@@ -93,7 +103,7 @@ class Gunicorn:
                    # take most of the clients' keep-alive connections and leave the other worker
                    # idle (runs swung between 395 and 617 SMS/s on that chance). Capped at
                    # its share of the connections, each worker serves its share.
-                   "--worker-connections", str(-(-clients // workers)), target]
+                   "--worker-connections", str(-(-clients // workers) + threads), target]
         self.process = subprocess.Popen(command, env={**os.environ, **env})
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -223,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--ceiling", action="store_true",
+                        help="also measure our app without intake's write transaction")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-twilio-") as folder:
         env = {"CC_DATA_DIR": folder, "CC_DEMO": "0", "CC_TWILIO_AUTH_TOKEN": TOKEN,
@@ -232,13 +244,17 @@ def main(argv: list[str] | None = None) -> int:
         _prepare(env)  # migrate once, before several workers start
         bare_rates: list[float] = []
         phone_rates: list[float] = []
+        ceiling_rates: list[float] = []
         rings: list[float] = []
         menus: list[float] = []
-        cpu: dict[str, list[tuple[float, ...]]] = {"bare": [], "phone": []}  # ms per request
+        cpu: dict[str, list[tuple[float, ...]]] = {"bare": [], "phone": [], "ceiling": []}
+        servers = [("bare", "bench.twilio:bare_app()", bare_rates),
+                   ("phone", "bench.twilio:phone_app()", phone_rates)]
+        if args.ceiling:
+            servers.append(("ceiling", "bench.twilio:ceiling_app()", ceiling_rates))
         for run in range(args.runs):
             bodies = sms_bodies(args.requests, run)
-            for name, target, into in (("bare", "bench.twilio:bare_app()", bare_rates),
-                                       ("phone", "bench.twilio:phone_app()", phone_rates)):
+            for name, target, into in servers:
                 server = Gunicorn(target, env, args.workers, args.threads, args.clients)
                 try:
                     before = server.cpu_seconds()
@@ -260,10 +276,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"bare Flask endpoint:   {bare:8.0f} requests/s (median)")
     print(f"signed SMS webhook:    {phone:8.0f} requests/s (median; each a new case)")
     print(f"ratio:                 {phone / bare:8.1%} (goal >= 50 %)")
-    for name in ("bare", "phone"):
+    if ceiling_rates:
+        ceiling = statistics.median(ceiling_rates)
+        print(f"without the write transaction: {ceiling:8.0f} requests/s (median), "
+              f"{ceiling / bare:.1%} of bare: the ceiling for any storage")
+    for name in [name for name in cpu if cpu[name]]:
         user = statistics.median(c[0] for c in cpu[name])
         system = statistics.median(c[1] for c in cpu[name])
-        print(f"server CPU, {name + ':':<7}  {user:.2f} ms user + {system:.2f} ms system "
+        print(f"server CPU, {name + ':':<8}  {user:.2f} ms user + {system:.2f} ms system "
               "per request (gunicorn master and workers, medians)")
     print(f"voice greeting p95:    {statistics.median(rings):8.1f} ms (call rings, case opened)")
     print(f"voice menu p95:        {statistics.median(menus):8.1f} ms (goal <= 100 ms)")
