@@ -8,10 +8,12 @@ still checks, routes and works out deadlines (Intake.prepare) but stores nothing
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing.synchronize
 
 from caseboard.contacts import InboundContact, IntakeOutcome, IntakeResult
 from caseboard.intake import Intake
 from caseboard.services import Services
+from settings import Config
 
 
 class PrepareOnly:
@@ -25,3 +27,12 @@ class PrepareOnly:
 
 def without_storage(services: Services) -> Services:
     return dataclasses.replace(services, intake=PrepareOnly(services.intake))  # type: ignore[arg-type]
+
+
+def serve_without_storage(config: Config, host: str, port: int,
+                          ready: multiprocessing.synchronize.Event, parent: int) -> None:
+    """An SMTP process of `SmtpProcesses(..., serve=serve_without_storage)`."""
+    from caseboard.services import build_services
+    from channels.email.processes import serve_with
+
+    serve_with(without_storage(build_services(config)), host, port, ready, parent)

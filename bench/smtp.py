@@ -13,7 +13,8 @@ Python (the GIL). With --processes N our intake runs as N processes on one port
 one process (it spends a tenth of our CPU per message and is not CPU-bound).
 
 With --ceiling a third server runs our whole path except intake's write transaction (SMTP,
-parsing, routing, deadlines: Intake.prepare): the rate no storage could beat in one process.
+parsing, routing, deadlines: Intake.prepare), as many processes as ours: the rate no storage
+could beat.
 
     python bench/smtp.py [--messages 400] [--clients 2] [--runs 3] [--processes 1] [--ceiling]
 """
@@ -37,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aiosmtpd.controller import Controller  # noqa: E402
 
-from bench.ceiling import without_storage  # noqa: E402
+from bench.ceiling import serve_without_storage, without_storage  # noqa: E402
 from caseboard.services import build_services, prepare_database  # noqa: E402
 from channels.email.processes import SmtpProcesses  # noqa: E402
 from channels.email.server import SmtpService  # noqa: E402
@@ -159,21 +160,32 @@ def main() -> int:
         bare_port = _free_port()
         bare = Controller(Bare(), hostname="127.0.0.1", port=bare_port)
         bare.start()
-        ceiling = SmtpService(without_storage(services), port=_free_port())
+        ceiling: SmtpService | SmtpProcesses
+        ceiling_cpu: Cpu = own_cpu
+        if args.processes > 1:  # as many as ours
+            ceiling = SmtpProcesses(config, args.processes, port=_free_port(),
+                                    serve=serve_without_storage)
+        else:
+            ceiling = SmtpService(without_storage(services), port=_free_port())
         if args.ceiling:
             ceiling.start()
+            if isinstance(ceiling, SmtpProcesses):
+                ceiling_cpu = processes_cpu([p.pid for p in ceiling.processes
+                                             if p.pid is not None])
         runs: dict[str, list[Run]] = {"bare": [], "intake": [], "ceiling": []}
         try:
             with ProcessPoolExecutor(max_workers=args.clients) as pool:
                 measure(pool, bare_port, args.clients * 5, args.clients)  # warm up
                 measure(pool, ours.port, args.clients * 5, args.clients, cpu)
+                if args.ceiling:
+                    measure(pool, ceiling.port, args.clients * 5, args.clients, ceiling_cpu)
                 for _ in range(args.runs):  # interleaved, so all see the same machine load
                     runs["bare"].append(measure(pool, bare_port, args.messages, args.clients))
                     runs["intake"].append(measure(pool, ours.port, args.messages,
                                                   args.clients, cpu))
                     if args.ceiling:
                         runs["ceiling"].append(measure(pool, ceiling.port, args.messages,
-                                                       args.clients))
+                                                       args.clients, ceiling_cpu))
         finally:
             ours.stop()
             bare.stop()
@@ -197,7 +209,7 @@ def main() -> int:
     print(f"ratio: {rate['intake'] / rate['bare']:.1%} of the bare server (goal >= 50 %)")
     if "ceiling" in rate:
         print(f"ceiling: {rate['ceiling'] / rate['bare']:.1%} of the bare server with no "
-              "storage at all (one process)")
+              f"storage at all ({args.processes} process(es))")
     return 0
 
 

@@ -16,10 +16,14 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from multiprocessing.process import BaseProcess
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from settings import Config
+
+if TYPE_CHECKING:
+    from caseboard.services import Services
 
 START_SECONDS = 60.0
 
@@ -32,13 +36,14 @@ class SmtpProcesses:
     name = "smtp"
 
     def __init__(self, config: Config, count: int, host: str | None = None,
-                 port: int | None = None) -> None:
+                 port: int | None = None, serve: Callable[..., None] | None = None) -> None:
         if count < 1:
             raise ValueError("at least one SMTP process is needed")
         self.config = config
         self.count = count
         self.host = host or config["smtp.host"]
         self.port = port or config["smtp.port"]
+        self.serve = serve or _serve  # what each process runs (a benchmark varies it)
         # spawn, not fork: the parent may already run threads (web server, dispatcher).
         self._context = multiprocessing.get_context("spawn")
         self.processes: list[BaseProcess] = []
@@ -47,7 +52,7 @@ class SmtpProcesses:
         ready = [self._context.Event() for _ in range(self.count)]
         for event in ready:
             process: BaseProcess = self._context.Process(
-                target=_serve,
+                target=self.serve,
                 args=(self.config, self.host, self.port, event, os.getpid()),
                 name="smtp-intake", daemon=True)
             process.start()
@@ -75,12 +80,18 @@ class SmtpProcesses:
 def _serve(config: Config, host: str, port: int, ready: multiprocessing.synchronize.Event,
            parent: int) -> None:
     from caseboard.services import build_services
+
+    serve_with(build_services(config), host, port, ready, parent)
+
+
+def serve_with(services: Services, host: str, port: int,
+               ready: multiprocessing.synchronize.Event, parent: int) -> None:
+    """One SMTP process's life: serve on the shared port until stopped or orphaned."""
     from channels.email.server import SmtpService
 
     # The parent decides when to stop (Ctrl-C reaches the whole process group).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _exit)
-    services = build_services(config)
     server = SmtpService(services, host, port, shared_port=True)
     server.start()
     ready.set()
