@@ -1,7 +1,9 @@
 """Signing in to the board: password check, lock-out, session, and role checks for pages.
 
 Passwords are argon2 hashes (caseboard/auth.py). After MAX_FAILURES wrong passwords in a row
-an account is locked for LOCK_MINUTES; the message never says whether a user name exists.
+an account is locked for LOCK_MINUTES; the message never says whether a user name exists:
+an unknown name is throttled the same way (its count kept in this process's memory, bounded,
+never as a user row) and still costs one argon2 check.
 The session cookie is signed, HttpOnly and SameSite=Lax; it remembers the user and a
 fingerprint of their password hash, so changing a password signs out every other session.
 Every form on every page carries a CSRF token (Flask-WTF's CSRFProtect, set up in app.py).
@@ -11,6 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,6 +22,7 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     abort,
+    current_app,
     g,
     redirect,
     render_template,
@@ -119,11 +124,9 @@ def _check_password(username: str, password: str) -> tuple[str, User | None]:
         user = db.execute(select(User).where(col(User.username) == username)
                           ).scalar_one_or_none()
         if user is None or not user.active:
-            auth.verify_password(_DUMMY_HASH, password)  # same time as a real check
-            return GENERIC_FAILURE, None
+            return _refuse_unknown(username, password, now), None
         if user.locked_until is not None and user.locked_until > now:
-            until = user.locked_until.astimezone(current_services().config.timezone)
-            return f"Too many failed attempts: try again after {until:%H:%M}.", None
+            return _locked_message(user.locked_until), None
         if not auth.verify_password(user.password_hash, password):
             user.failed_logins += 1
             if user.failed_logins >= MAX_FAILURES:
@@ -136,6 +139,57 @@ def _check_password(username: str, password: str) -> tuple[str, User | None]:
         db.add(user)
         audit.record(db, None, username, "signed_in", "board", address=request.remote_addr)
         return "", user
+
+
+def _locked_message(locked_until: dt.datetime) -> str:
+    until = locked_until.astimezone(current_services().config.timezone)
+    return f"Too many failed attempts: try again after {until:%H:%M}."
+
+
+def _refuse_unknown(username: str, password: str, now: dt.datetime) -> str:
+    """An unknown (or deactivated) name is answered exactly like a real account: the same
+    message, the same lock-out after MAX_FAILURES and a real argon2 check, so neither the
+    text nor the timing tells whether the name exists."""
+    throttle = current_app.extensions.setdefault("sign_in_unknown_names", UnknownNames())
+    locked_until = throttle.locked_until(username, now)
+    if locked_until is not None:
+        return _locked_message(locked_until)
+    auth.verify_password(_DUMMY_HASH, password)  # same time as a real check
+    throttle.fail(username, now)
+    return GENERIC_FAILURE
+
+
+class UnknownNames:
+    """Failure counts of names that are no account, kept in memory, never as user rows.
+
+    At most `limit` names are remembered (the least recently failed are forgotten first),
+    so a flood of invented names cannot grow memory; each entry mirrors User.failed_logins
+    and User.locked_until."""
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._limit = limit
+        self._entries: OrderedDict[str, tuple[int, dt.datetime | None]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def locked_until(self, name: str, now: dt.datetime) -> dt.datetime | None:
+        with self._lock:
+            _, until = self._entries.get(name, (0, None))
+        return until if until is not None and until > now else None
+
+    def fail(self, name: str, now: dt.datetime) -> None:
+        with self._lock:
+            failures, until = self._entries.pop(name, (0, None))
+            if until is not None and until <= now:
+                failures, until = 0, None  # the lock ran out: a fresh start, as for users
+            failures += 1
+            if failures >= MAX_FAILURES:
+                failures, until = 0, now + dt.timedelta(minutes=LOCK_MINUTES)
+            self._entries[name] = (failures, until)
+            while len(self._entries) > self._limit:
+                self._entries.popitem(last=False)
 
 
 def _safe_next(target: str | None) -> str:

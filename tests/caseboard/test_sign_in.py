@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -9,8 +10,9 @@ from flask.testing import FlaskClient
 from sqlmodel import col, select
 
 from caseboard import auth
-from caseboard.models import AuditEvent, User
+from caseboard.models import AuditEvent, User, utcnow
 from caseboard.services import Services
+from caseboard.web_auth import UnknownNames
 
 PASSWORD = "a-long-password"
 
@@ -144,3 +146,48 @@ def test_display_names_are_escaped(client: FlaskClient, services: Services) -> N
     page = client.get("/board/me").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def _failure_text(client: FlaskClient, username: str) -> str:
+    answer = client.post("/login", data={"csrf_token": csrf_from(client, "/login"),
+                                         "username": username, "password": "guess"})
+    assert answer.status_code == 401
+    found = re.search(r'class="error"[^>]*>([^<]*)<', answer.get_data(as_text=True))
+    assert found, answer.get_data(as_text=True)
+    return found.group(1)
+
+
+def test_unknown_names_are_locked_out_like_real_accounts(client: FlaskClient, people: None,
+                                                         services: Services) -> None:
+    real = [_failure_text(client, "alice") for _ in range(7)]
+    unknown = [_failure_text(client, "zed-nobody") for _ in range(7)]
+    assert real == unknown  # the answers never tell whether the name exists
+    assert real[:5] == ["Wrong user name or password."] * 5
+    assert all(text.startswith("Too many failed attempts: try again after ")
+               for text in real[5:])
+    with services.database.read() as session:
+        names = session.execute(select(User.username)).scalars().all()
+    assert sorted(names) == ["alice", "bob"]  # no user rows for invented names
+
+
+def test_deactivated_accounts_are_locked_out_like_others(client: FlaskClient, people: None,
+                                                         services: Services) -> None:
+    with services.database.write() as session:
+        user = session.execute(select(User).where(col(User.username) == "bob")).scalar_one()
+        user.active = False
+        session.add(user)
+    answers = [_failure_text(client, "bob") for _ in range(6)]
+    assert answers[-1].startswith("Too many failed attempts")
+
+
+def test_unknown_names_are_remembered_in_bounded_memory() -> None:
+    names = UnknownNames(limit=3)
+    now = utcnow()
+    for _ in range(5):
+        names.fail("zed", now)
+    assert names.locked_until("zed", now) == now + dt.timedelta(minutes=15)
+    assert names.locked_until("zed", now + dt.timedelta(minutes=16)) is None
+    for other in ("a", "b", "c"):
+        names.fail(other, now)
+    assert len(names) == 3
+    assert names.locked_until("zed", now) is None  # the oldest name was forgotten
