@@ -108,11 +108,40 @@ def csv_text(rows: Iterator[tuple[str, ...]], flush_every: int = 500) -> Iterato
     yield buffer.getvalue()
 
 
+# Reports cover days in this range: beyond it there are no cases, and near the ends of
+# Python's calendar the next day or month (or a time zone's offset) does not exist.
+EARLIEST = dt.date(1900, 1, 1)
+LATEST = dt.date(2999, 12, 31)
+
+
 def month_bounds(month: str, tz: dt.tzinfo) -> tuple[dt.date, dt.date]:
-    """'2026-11' → (first day, first day of the next month); ValueError if malformed."""
-    first = dt.datetime.strptime(month, "%Y-%m").date()
+    """'2026-11' → (first day, first day of the next month); ValueError, with a message to
+    show, if malformed or outside EARLIEST..LATEST."""
+    try:
+        first = dt.datetime.strptime(month, "%Y-%m").date()
+    except ValueError:
+        raise ValueError("The month must look like 2026-11.") from None
+    if not EARLIEST <= first <= LATEST:
+        raise ValueError(f"The month must be between {EARLIEST:%Y-%m} and {LATEST:%Y-%m}.")
     after = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
     return first, after
+
+
+def period_bounds(first_day: str, last_day: str, tz: dt.tzinfo,
+                  max_days: int) -> tuple[dt.datetime, dt.datetime]:
+    """Local days 'YYYY-MM-DD' (both included) → the UTC instants [start, end); ValueError,
+    with a message to show, if malformed, outside EARLIEST..LATEST, backwards or too long."""
+    try:
+        first, last = dt.date.fromisoformat(first_day), dt.date.fromisoformat(last_day)
+    except ValueError:
+        raise ValueError("Dates must look like 2026-11-30.") from None
+    if not (EARLIEST <= first <= LATEST and EARLIEST <= last <= LATEST):
+        raise ValueError(f"Dates must be between {EARLIEST} and {LATEST}.")
+    if last < first or (last - first).days > max_days:
+        raise ValueError("The period must run forwards and last at most ten years.")
+    start = dt.datetime.combine(first, dt.time(), tz).astimezone(dt.UTC)
+    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tz).astimezone(dt.UTC)
+    return start, end
 
 
 def monthly_summary(session: Session, first: dt.date, after: dt.date,

@@ -77,16 +77,12 @@ def _period() -> tuple[dt.datetime, dt.datetime]:
     tz = current_services().config.timezone
     today = utcnow().astimezone(tz).date()
     try:
-        first = dt.date.fromisoformat(request.args.get("from") or today.replace(day=1)
-                                      .isoformat())
-        last = dt.date.fromisoformat(request.args.get("to") or today.isoformat())
-    except ValueError:
-        abort(400, "Dates must look like 2026-11-30.")
-    if last < first or (last - first).days > MAX_REPORT_DAYS:
-        abort(400, "The period must run forwards and last at most ten years.")
-    start = dt.datetime.combine(first, dt.time(), tz).astimezone(dt.UTC)
-    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tz).astimezone(dt.UTC)
-    return start, end
+        return reports.period_bounds(request.args.get("from") or today.replace(day=1)
+                                     .isoformat(),
+                                     request.args.get("to") or today.isoformat(),
+                                     tz, MAX_REPORT_DAYS)
+    except ValueError as error:
+        abort(400, str(error))
 
 
 @bp.get("/reports/cases.csv")
@@ -108,8 +104,8 @@ def monthly() -> ResponseReturnValue:
     month = request.args.get("month") or utcnow().astimezone(tz).strftime("%Y-%m")
     try:
         first, after = reports.month_bounds(month, tz)
-    except ValueError:
-        abort(400, "The month must look like 2026-11.")
+    except ValueError as error:
+        abort(400, str(error))
     with services.database.read() as db:
         summary = reports.monthly_summary(db, first, after, tz)
     return render_template("supervisor/monthly.html", user=current_user(), month=month,

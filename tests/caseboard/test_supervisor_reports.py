@@ -134,3 +134,28 @@ def test_csv_service_times_and_time_limit_outcomes(client: FlaskClient, staff: N
     assert got["late"]["returns"] == "2" and got["late"]["status"] == "resolved"
     assert got["closed"]["closed_at"] == "2026-11-23T10:00:00+00:00"
     assert got["closed"]["resolved_at"] == "" and got["no_limit"]["resolution_due"] == ""
+
+
+def test_reports_out_of_calendar_range_are_refused_clearly(client: FlaskClient,
+                                                           staff: None) -> None:
+    assert sign_in(client, "bob") == 303
+    for month in ("9999-12", "0001-01", "1899-12", "3000-01"):
+        answer = client.get(f"/supervisor/reports?month={month}")
+        assert answer.status_code == 400, month
+        assert "The month must be between 1900-01 and 2999-12." in answer.get_data(as_text=True)
+    for month in ("2026-13", "2026-11-01", "26-11", ""):
+        answer = client.get(f"/supervisor/reports?month={month}x")
+        assert answer.status_code == 400, month
+        assert "The month must look like 2026-11." in answer.get_data(as_text=True)
+    assert client.get("/supervisor/reports?month=2999-12").status_code == 200
+    for period in ("from=9999-12-01&to=9999-12-31", "from=0001-01-01&to=0001-01-31",
+                   "from=2026-01-01&to=9999-12-31"):
+        answer = client.get(f"/supervisor/reports/cases.csv?{period}")
+        assert answer.status_code == 400, period
+        assert "Dates must be between 1900-01-01 and 2999-12-31." in answer.get_data(
+            as_text=True)
+    answer = client.get("/supervisor/reports/cases.csv?from=2026-11-01&to=2026-11-31")
+    assert answer.status_code == 400
+    assert "Dates must look like 2026-11-30." in answer.get_data(as_text=True)
+    assert client.get("/supervisor/reports/cases.csv?from=2999-12-01&to=2999-12-31"
+                      ).status_code == 200
