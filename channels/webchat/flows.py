@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 from contextlib import AbstractContextManager
+from dataclasses import replace
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
@@ -22,7 +23,7 @@ from channels.webchat.store import ChatError, ChatStore, LineView
 from channels.webchat.transport import IMMEDIATE_GRACE, ChatTransport
 from knowledge_base.models import KbArticle, KbArticleVersion
 from knowledge_base.render import ArticleText, ReplyContext, render
-from routing.assignment import DEFAULT_CAPACITY
+from routing.assignment import DEFAULT_CAPACITY, WorkItem, why_not
 from settings import Config
 
 
@@ -59,7 +60,7 @@ class ChatFlows:
         with self.database_write() as session:
             case = session.get(Case, case_id)
             assert case is not None
-            staffed = open_now and _anyone_available(session, self.config, case.department_id)
+            staffed = open_now and someone_could_take(session, self.config, case)
             status = ChatStatus.QUEUED if staffed else ChatStatus.MESSAGE
             table = table_of(ChatSession)
             moved = session.connection().execute(
@@ -333,9 +334,16 @@ def chat_capacity(defaults: dict[str, int], user: User) -> int:
     return int({**DEFAULT_CAPACITY, **defaults, **(user.capacity or {})}.get("chat", 3))
 
 
-def _anyone_available(session: Session, config: Config, department: str) -> bool:
-    states = agent_states(session, config, department)
-    return any(a.presence == "available" for a in states)
+def someone_could_take(session: Session, config: Config, case: Case) -> bool:
+    """Is an agent there who could take this case's chat: available, in its department,
+    handling its service, speaking its language, with any room for chats at all (and, for a
+    case already held, the agent holding it)? The same rules as taking it (`why_not`), except
+    the load: an agent whose chats are full now frees a slot when one ends, which is what the
+    queue is for."""
+    item = WorkItem(case.department_id, case.service_code, case.language, case.channel)
+    return any(why_not(replace(agent, load={}), item) is None
+               for agent in agent_states(session, config, case.department_id)
+               if case.assigned_user_id in (None, agent.user_id))
 
 
 def _article_text(article: KbArticle, version: KbArticleVersion) -> ArticleText:

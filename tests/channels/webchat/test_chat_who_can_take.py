@@ -1,0 +1,100 @@
+"""A chat is queued only when an available agent could take it: one of its department who
+speaks its language and handles its service. Otherwise it becomes a message case at once, said
+in the citizen's language, instead of waiting for an agent who is refused when they take it."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlmodel import col, select
+
+from caseboard import auth
+from caseboard.assignment import set_presence
+from caseboard.models import User
+from caseboard.services import Services
+from channels.webchat import phrases
+from tests.channels.webchat.conftest import PASSWORD, Citizen, sign_in
+
+BINS_ZH = "我家门口的垃圾桶没有清空"  # routed to waste / bins
+BINS_EN = "The bin outside my house was not emptied"
+
+
+def _bob(services: Services, languages: tuple[str, ...] = ("en",),
+         skills: tuple[str, ...] = ()) -> None:
+    """bob of the waste department, available."""
+    with services.database.write() as session:
+        user = auth.create_user(session, "bob", "agent", PASSWORD, display_name="Bob",
+                                departments=("waste",), languages=languages)
+        user.skills = list(skills)
+        session.add(user)
+        session.flush()
+        set_presence(session, "bob", "available", "bob")
+
+
+def _system_lines(citizen: Citizen) -> list[str]:
+    return [line["text"] for line in citizen.history()["lines"] if line["author"] == "system"]
+
+
+def test_a_chinese_chat_nobody_there_speaks_becomes_a_message_case_in_chinese(
+        app: Flask, client: FlaskClient, services: Services) -> None:
+    _bob(services, languages=("en",))
+    citizen = Citizen(client, name="王芳", language="zh")
+    answer = citizen.post("/handover", text=BINS_ZH, client_id="q1")
+    assert answer.status_code == 200, answer.get_json()
+    state = answer.get_json()["state"]
+    assert state["status"] == "message" and state["position"] is None
+    nobody = phrases.of("zh").nobody.format(reference=state["reference"])
+    assert nobody in _system_lines(citizen)
+    bob, csrf = sign_in(app, "bob")
+    assert bob.get("/board/chats/state").get_json()["waiting"] == []
+    saved = citizen.post("/contact", email="wang@example.org", phone="")
+    assert saved.status_code == 200 and saved.get_json()["state"]["contact"]
+
+
+def test_the_same_chat_is_queued_when_the_agent_speaks_chinese_and_they_can_take_it(
+        app: Flask, client: FlaskClient, services: Services) -> None:
+    _bob(services, languages=("en", "zh"))
+    citizen = Citizen(client, name="王芳", language="zh")
+    state = citizen.post("/handover", text=BINS_ZH, client_id="q1").get_json()["state"]
+    assert state["status"] == "queued" and state["position"] == 1
+    bob, csrf = sign_in(app, "bob")
+    waiting = bob.get("/board/chats/state").get_json()["waiting"]
+    assert [w["name"] for w in waiting] == ["王芳"]
+    taken = bob.post(f"/board/chats/{waiting[0]['id']}/take", headers=csrf)
+    assert taken.status_code == 200, taken.get_json()
+    assert citizen.history()["state"]["status"] == "live"
+
+
+def test_an_agent_who_does_not_handle_the_service_is_not_counted(
+        client: FlaskClient, services: Services) -> None:
+    _bob(services, skills=("fly-tipping",))
+    citizen = Citizen(client, name="Ann")
+    assert citizen.post("/handover", text=BINS_EN, client_id="q1") \
+        .get_json()["state"]["status"] == "message"
+
+
+def test_an_agent_with_no_room_for_chats_at_all_is_not_counted_but_a_busy_one_is(
+        app: Flask, client: FlaskClient, services: Services) -> None:
+    _bob(services)
+    with services.database.write() as session:
+        user = session.execute(select(User).where(col(User.username) == "bob")).scalar_one()
+        user.capacity = {"chat": 0}
+        session.add(user)
+    first = Citizen(client, name="Ann")
+    assert first.post("/handover", text=BINS_EN, client_id="q1") \
+        .get_json()["state"]["status"] == "message"
+
+    with services.database.write() as session:
+        user = session.execute(select(User).where(col(User.username) == "bob")).scalar_one()
+        user.capacity = {"chat": 1}
+        session.add(user)
+    bob, csrf = sign_in(app, "bob")
+    second = Citizen(client, name="Ben")
+    assert second.post("/handover", text=BINS_EN, client_id="q1") \
+        .get_json()["state"]["status"] == "queued"
+    chat_id = bob.get("/board/chats/state").get_json()["waiting"][0]["id"]
+    assert bob.post(f"/board/chats/{chat_id}/take", headers=csrf).status_code == 200
+    # bob's one chat slot is taken, but he will be free again: the next chat waits for him.
+    third = Citizen(client, name="Cat")
+    assert third.post("/handover", text=BINS_EN, client_id="q1") \
+        .get_json()["state"]["status"] == "queued"
