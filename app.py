@@ -50,7 +50,7 @@ log = logging.getLogger("contact_centre")
 # init_channel(app, services), which adds its blueprint, registers its outbound transport with
 # caseboard.outbox.register_transport, and appends its servers to services.background.
 CHANNEL_MODULES: tuple[str, ...] = ("channels.email", "channels.phone", "channels.letters",
-                                   "channels.webchat")
+                                   "channels.webchat", "channels.open311")
 
 
 def create_app(config: Any = None, services: Services | None = None) -> Flask:
