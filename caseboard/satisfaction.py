@@ -2,8 +2,11 @@
 
 A consumer of the audit trail (cursor "survey") sees each `resolve` event exactly once and, in
 the same transaction, stores a Survey and queues its message through the outbox (kind
-"survey"). The message carries a signed link /satisfaction/<token>: the token names the survey
-and cannot be forged or guessed. A low score reopens the case and alerts the supervisors.
+"survey"). A question that rings the citizen's phone (a call, an SMS or WhatsApp message)
+waits in the outbox until the administration's next opening time: nobody is called or texted
+at night for a case resolved after hours. The message carries a signed link
+/satisfaction/<token>: the token names the survey and cannot be forged or guessed. A low
+score reopens the case and alerts the supervisors.
 """
 
 from __future__ import annotations
@@ -43,6 +46,9 @@ _ASK_ON = {"email": ("email", "email"), "sms": ("sms", "phone"),
            "whatsapp": ("whatsapp", "phone"), "phone": ("phone", "phone"),
            "webchat": ("webchat", "chat"), "letter": ("letter", "address")}
 _FALLBACK = (("email", "email"), ("sms", "phone"))
+# Channels that reach the citizen's phone at once: asked only in opening hours. Email waits
+# in a mailbox anyway, and a chat must be asked while the citizen is still there.
+_OPENING_HOURS_ONLY = ("phone", "sms", "whatsapp")
 # channel → can it still ask this recipient now? A channel registers one in init_channel when
 # its recipient can go away: a chat's case is resolved as its chat ends, and an ended chat
 # refuses every line, so the question goes by email or SMS instead (or nowhere, recorded).
@@ -56,6 +62,12 @@ QUESTION = {"en": "How satisfied are you with how we handled {reference}? "
 
 def register_can_ask(channel: str, check: CanAsk) -> None:
     _can_ask[channel] = check
+
+
+def still_reachable(session: Session, channel: str, recipient: str) -> bool:
+    """Is the citizen still there on `channel` (e.g. in the chat)? Yes unless it says no."""
+    check = _can_ask.get(channel)
+    return check is None or check(session, recipient)
 
 
 def signing_key(config: Config) -> str:
@@ -85,15 +97,18 @@ def survey_id_from(secret: str, token: str) -> int | None:
 class SurveySender:
     """Folds `resolve` events into surveys queued on the outbox."""
 
-    def __init__(self, database: Database, config: Config) -> None:
+    def __init__(self, database: Database, config: Config,
+                 calendar: BusinessCalendar | None = None) -> None:
         self.database = database
         self.config = config
+        self.calendar = calendar or BusinessCalendar.from_config(config)
 
-    def step(self) -> bool:
-        more = fold_next(self.database, CURSOR, self.fold)
-        return self.follow_up() or more
+    def step(self, now: dt.datetime | None = None) -> bool:
+        more = fold_next(self.database, CURSOR,
+                         lambda session, events: self.fold(session, events, now))
+        return self.follow_up(now=now) or more
 
-    def follow_up(self, batch: int = FOLLOW_UP_BATCH) -> bool:
+    def follow_up(self, batch: int = FOLLOW_UP_BATCH, now: dt.datetime | None = None) -> bool:
         """Questions whose channel has answered: sent ones are done; one refused (a chat gone,
         a bad address, a number that cannot take calls) is asked again the next way there is,
         or recorded as not asked. True when a full batch was looked at."""
@@ -109,11 +124,12 @@ class SurveySender:
             for survey, item in rows:
                 survey.outbox_id = None
                 if item.status == "failed" and survey.score is None:
-                    self._ask_again(session, survey, item)
+                    self._ask_again(session, survey, item, now or utcnow())
                 session.add(survey)
         return len(rows) == batch
 
-    def _ask_again(self, session: Session, survey: Survey, refused: OutboxItem) -> None:
+    def _ask_again(self, session: Session, survey: Survey, refused: OutboxItem,
+                   now: dt.datetime) -> None:
         case = session.get(Case, survey.case_id)
         assert case is not None
         refused_on, error = refused.channel, refused.last_error
@@ -125,20 +141,36 @@ class SurveySender:
                          "and no other channel can reach the citizen")
             return
         channel, recipient = target
-        survey.outbox_id = outbox.enqueue(session, case_id=survey.case_id, channel=channel,
-                                          recipient=recipient, kind="survey",
-                                          payload=dict(refused.payload))
+        survey.outbox_id, waits = self._enqueue(session, survey.case_id, channel, recipient,
+                                                dict(refused.payload), now)
         survey.asked_on = " ".join((*tried, channel))
         audit.record(session, case.id, "system", "survey_queued", channel,
-                     survey_id=survey.id, instead_of=refused_on, because=error)
+                     survey_id=survey.id, instead_of=refused_on, because=error, **waits)
 
-    def fold(self, session: Session, events: list[AuditEvent]) -> None:
+    def fold(self, session: Session, events: list[AuditEvent],
+             now: dt.datetime | None = None) -> None:
         secret = signing_key(self.config)
         for event in events:
             if event.action == "resolve" and event.case_id is not None:
-                self._ask(session, event.case_id, secret, event.at)
+                self._ask(session, event.case_id, secret, event.at, now or utcnow())
 
-    def _ask(self, session: Session, case_id: int, secret: str, at: dt.datetime) -> None:
+    def _enqueue(self, session: Session, case_id: int, channel: str, recipient: str,
+                 payload: dict[str, Any], now: dt.datetime) -> tuple[int, dict[str, str]]:
+        """Queue the question; one that rings a phone is not due before the next opening.
+        Returns the outbox id and, for the audit trail, when it waits until and why."""
+        item_id = outbox.enqueue(session, case_id=case_id, channel=channel,
+                                 recipient=recipient, kind="survey", payload=payload, now=now)
+        opening = self.calendar.next_opening(now) if channel in _OPENING_HOURS_ONLY else now
+        if opening <= now:
+            return item_id, {}
+        item = session.get(OutboxItem, item_id)
+        assert item is not None
+        item.next_attempt_at = opening
+        session.add(item)
+        return item_id, {"not_before": opening.isoformat(), "wait": "outside opening hours"}
+
+    def _ask(self, session: Session, case_id: int, secret: str, at: dt.datetime,
+             now: dt.datetime) -> None:
         case = session.get(Case, case_id)
         if case is None:
             return
@@ -168,11 +200,12 @@ class SurveySender:
                    "subject": subject,
                    "score_urls": {str(s): f"{url}?score={s}" for s in SCORES},
                    "text": QUESTION[language].format(reference=case.reference, url=url)}
-        survey.outbox_id = outbox.enqueue(session, case_id=case_id, channel=channel,
-                                          recipient=recipient, kind="survey", payload=payload)
+        survey.outbox_id, waits = self._enqueue(session, case_id, channel, recipient, payload,
+                                                now)
         survey.asked_on = channel
         session.add(survey)
-        audit.record(session, case_id, "system", "survey_queued", channel, survey_id=survey.id)
+        audit.record(session, case_id, "system", "survey_queued", channel, survey_id=survey.id,
+                     **waits)
 
 
 def _recipient(session: Session, case: Case, tried: tuple[str, ...] = ()

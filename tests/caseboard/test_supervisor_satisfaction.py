@@ -223,8 +223,8 @@ def test_scores_per_article_and_the_satisfaction_chart(
     assert "<title>email: 3.5</title>" in bars and "<title>sms: 2.67</title>" in bars
 
 
-def drain(dispatcher: Dispatcher) -> None:
-    while dispatcher.send_one():
+def drain(dispatcher: Dispatcher, now: dt.datetime | None = None) -> None:
+    while dispatcher.send_one(now):
         pass
 
 
@@ -250,16 +250,17 @@ def test_a_refused_question_is_asked_the_next_way_then_recorded_as_not_asked(
         act(services, case.case_id, action)
     sender = SurveySender(services.database, services.config)
     dispatcher = Dispatcher(services.database, 3, {"email": _refuse, "sms": _refuse})
-    sender.step()
-    drain(dispatcher)  # the email bounces for good (and the acknowledgement before it)
-    sender.step()
+    now = services.calendar.next_opening(utcnow())  # an SMS is only sent in opening hours
+    sender.step(now)
+    drain(dispatcher, now)  # the email bounces for good (and the acknowledgement before it)
+    sender.step(now)
     first, second = survey_items(services)
     assert (first.channel, first.status, second.channel, second.recipient) \
         == ("email", "failed", "sms", "+447700900777")
     assert second.payload["token"] == first.payload["token"]  # the same survey, the same link
-    drain(dispatcher)  # the SMS is refused too: nothing is left to try
-    sender.step()
-    sender.step()
+    drain(dispatcher, now)  # the SMS is refused too: nothing is left to try
+    sender.step(now)
+    sender.step(now)
     assert len(survey_items(services)) == 2
     with services.database.read() as session:
         survey = session.execute(select(Survey)).scalar_one()
@@ -302,3 +303,33 @@ def test_a_chat_that_ends_before_its_question_is_shown_falls_back_to_email(
     assert "ended" in first.last_error
     assert (second.channel, second.recipient, second.status) \
         == ("email", "late@mail.example", "pending")
+
+
+# Friday 11 December 2026, 20:30 in London: closed since 17:00, open again Monday 08:00.
+FRIDAY_NIGHT = dt.datetime(2026, 12, 11, 20, 30, tzinfo=dt.UTC)
+MONDAY_MORNING = dt.datetime(2026, 12, 14, 8, 0, tzinfo=dt.UTC)
+
+
+def test_after_hours_an_sms_question_waits_for_the_next_opening_and_email_does_not(
+        app: Flask, staff: None, services: Services) -> None:
+    by_sms = resolved_case(services, "sms")
+    by_email = resolved_case(services, "email")
+    SurveySender(services.database, services.config).step(FRIDAY_NIGHT)
+    sent: list[tuple[str, int]] = []
+
+    def transport(message: OutgoingMessage) -> str:
+        if message.kind == "survey":
+            sent.append((message.channel, message.case_id))
+        return f"sent-{message.outbox_id}"
+
+    dispatcher = Dispatcher(services.database, 3, {"email": transport, "sms": transport})
+    drain(dispatcher, FRIDAY_NIGHT + dt.timedelta(minutes=1))
+    assert sent == [("email", by_email)]  # a mail waits in the mailbox: sent at once
+    drain(dispatcher, MONDAY_MORNING - dt.timedelta(seconds=1))
+    assert sent == [("email", by_email)]  # no text message all weekend
+    drain(dispatcher, MONDAY_MORNING)
+    assert sent == [("email", by_email), ("sms", by_sms)]
+    trail = _trail(services, by_sms)
+    assert trail[0][:2] == ("survey_queued", "sms")
+    assert trail[0][2]["not_before"] == MONDAY_MORNING.isoformat()
+    assert "not_before" not in _trail(services, by_email)[0][2]

@@ -4,6 +4,7 @@ webhooks (TwiML read as XML); the score goes through caseboard.satisfaction."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -14,7 +15,7 @@ from sqlmodel import col, select
 
 from caseboard import workflow
 from caseboard.contacts import InboundContact, Sender
-from caseboard.models import AuditEvent, Case, CaseStatus, Message, OutboxItem
+from caseboard.models import AuditEvent, Case, CaseStatus, Message, OutboxItem, utcnow
 from caseboard.satisfaction import SurveySender
 from caseboard.services import Services
 from caseboard.supervisor_models import SupervisorAlert, Survey
@@ -60,8 +61,14 @@ def resolved_call(services: Services, text: str = "Broken streetlight on Elm Roa
     return result.case_id
 
 
-def survey_call_item(services: Services) -> OutboxItem:
-    SurveySender(services.database, services.config).step()
+def open_now(services: Services) -> dt.datetime:
+    """Now, or the next opening if the administration is closed now: survey calls are only
+    placed in opening hours, and these tests must not depend on the hour they run at."""
+    return services.calendar.next_opening(utcnow())
+
+
+def survey_call_item(services: Services, now: dt.datetime | None = None) -> OutboxItem:
+    SurveySender(services.database, services.config).step(now or open_now(services))
     with services.database.read() as session:
         return session.execute(select(OutboxItem).where(
             col(OutboxItem.kind) == "survey")).scalar_one()
@@ -71,8 +78,33 @@ def placed(services: Services, api: RecordingApi) -> str:
     """The survey call placed; returns its token."""
     item = survey_call_item(services)
     assert item.channel == "phone" and item.recipient == CITIZEN
-    assert services.dispatcher.send_one() is True
+    assert services.dispatcher.send_one(open_now(services)) is True
     return str(item.payload["token"])
+
+
+# Monday 7 December 2026, 22:48 in London (GMT): the administration closed at 18:00 and
+# opens again at 08:00 on Tuesday.
+NIGHT = dt.datetime(2026, 12, 7, 22, 48, tzinfo=dt.UTC)
+NEXT_MORNING = dt.datetime(2026, 12, 8, 8, 0, tzinfo=dt.UTC)
+
+
+def test_a_case_resolved_at_night_is_called_at_the_next_opening_not_at_once(
+        phone_services: Services, twilio_api: RecordingApi) -> None:
+    case_id = resolved_call(phone_services)
+    item = survey_call_item(phone_services, now=NIGHT)
+    assert item.next_attempt_at == NEXT_MORNING
+    dispatcher = phone_services.dispatcher
+    assert dispatcher.send_one(NIGHT + dt.timedelta(seconds=1)) is False
+    assert dispatcher.send_one(NEXT_MORNING - dt.timedelta(seconds=1)) is False
+    assert twilio_api.requests == []  # nobody was rung at night
+    assert dispatcher.send_one(NEXT_MORNING) is True
+    [request] = twilio_api.requests
+    assert request["form"]["To"] == CITIZEN
+    with phone_services.database.read() as session:
+        queued = session.execute(select(AuditEvent).where(
+            col(AuditEvent.case_id) == case_id,
+            col(AuditEvent.action) == "survey_queued")).scalar_one()
+    assert queued.details["not_before"] == NEXT_MORNING.isoformat()
 
 
 def survey(services: Services) -> Survey:
@@ -190,7 +222,7 @@ def test_a_busy_line_is_called_once_more_later_then_left_alone(
         again = session.get(OutboxItem, items[1].id)
         assert again is not None
         again.next_attempt_at = items[0].created_at
-    assert phone_services.dispatcher.send_one() is True
+    assert phone_services.dispatcher.send_one(items[0].created_at) is True
     assert len(twilio_api.requests) == 2
     second_sid = "SM" + "2".zfill(32)
     assert post(status, call(CallSid=second_sid, CallStatus="no-answer")).status_code == 204
@@ -251,8 +283,17 @@ class TestWithoutAccount:
                                                          phone_services: Services) -> None:
         resolved_call(phone_services)
         item = survey_call_item(phone_services)
-        assert phone_services.dispatcher.send_one() is True
+        assert phone_services.dispatcher.send_one(open_now(phone_services)) is True
         written = Path(phone_services.config.data_dir / "outbox-calls" / f"{item.id}.json")
         planned = json.loads(written.read_text(encoding="utf-8"))
         assert planned["to"] == CITIZEN
         assert planned["url"] == f"/twilio/survey/{item.payload['token']}"
+
+    def test_no_call_is_written_at_night(self, phone_services: Services) -> None:
+        resolved_call(phone_services)
+        item = survey_call_item(phone_services, now=NIGHT)
+        calls = Path(phone_services.config.data_dir / "outbox-calls")
+        assert phone_services.dispatcher.send_one(NIGHT + dt.timedelta(seconds=1)) is False
+        assert not calls.exists() or list(calls.iterdir()) == []
+        assert phone_services.dispatcher.send_one(NEXT_MORNING) is True
+        assert (calls / f"{item.id}.json").exists()
