@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException
 from channels.webchat import tokens
 from channels.webchat.bus import QUEUE_KEY, Line, session_key
 from channels.webchat.service import ChatService
-from channels.webchat.store import ChatError, LineView, clean_client_id
+from channels.webchat.store import ChatError, LineView, clean_client_id, clean_text
 from channels.webchat.streams import StreamParts, have_ids, last_event_id, refresh_seconds, stream
 from knowledge_base.articles import KbError
 
@@ -147,7 +147,7 @@ def history() -> ResponseReturnValue:
 def suggest() -> ResponseReturnValue:
     session_id = _session_id()
     chat = _chat().store.get(session_id)
-    text = str(_body().get("text") or "")[:500]
+    text = clean_text(_body().get("text"))[:500]
     if len(text.strip()) < 3:
         return jsonify(articles=[])
     try:
@@ -164,8 +164,8 @@ def suggest() -> ResponseReturnValue:
 def answered() -> ResponseReturnValue:
     data = _body()
     reference = _chat().flows.answered_by_article(
-        _session_id(), str(data.get("question") or ""), str(data.get("slug") or ""),
-        str(data.get("language") or "en"))
+        _session_id(), str(data.get("question") or ""), clean_text(data.get("slug")),
+        clean_text(data.get("language") or "en"))
     return jsonify(reference=reference, state=_state(_session_id()))
 
 

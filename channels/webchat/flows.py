@@ -19,7 +19,7 @@ from caseboard.models import Case, Citizen, Message, OutboxItem, User, table_of,
 from caseboard.outbox import PermanentSendError
 from channels.webchat import phrases
 from channels.webchat.models import ChatLine, ChatSession, ChatStatus
-from channels.webchat.store import ChatError, ChatStore, LineView
+from channels.webchat.store import ChatError, ChatStore, LineView, clean_text
 from channels.webchat.transport import IMMEDIATE_GRACE, ChatTransport
 from knowledge_base.models import KbArticle, KbArticleVersion
 from knowledge_base.render import ArticleText, ReplyContext, render
@@ -118,6 +118,7 @@ class ChatFlows:
         chat = self.store.get(session_id)
         if chat.case_id is None or chat.status == ChatStatus.SELF_SERVICE:
             raise ChatError(409, "Ask for a person first.")
+        email, phone = clean_text(email), clean_text(phone)
         try:
             email = normalise_email(email) if email.strip() else ""
             phone = normalise_phone(phone, self.config["administration.country"]) \
@@ -158,7 +159,7 @@ class ChatFlows:
         if chat.case_id is None:
             raise ChatError(409, "There is no conversation to send yet.")
         try:
-            address = normalise_email(email)
+            address = normalise_email(clean_text(email))
         except ValueError as error:
             raise ChatError(400, str(error)) from None
         lines = self.store.lines([chat.id])

@@ -8,6 +8,7 @@ case. Refusals (too long, too many a minute) write nothing.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -58,6 +59,19 @@ class LineView:
     def as_dict(self) -> dict[str, object]:
         return {"id": self.id, "author": self.author, "name": self.name, "text": self.text,
                 "at": self.at, "client_id": self.client_id}
+
+
+# C0 control characters other than tab, line feed and carriage return: a citizen never means
+# them, PostgreSQL refuses NUL in text, and the others garble the transcript and the board.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# A surrogate left alone in a str (JSON may carry "\\ud800"): no database can store it.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(value: object) -> str:
+    """What the chat stores of a person's text: without control characters, and a lone
+    surrogate as U+FFFD."""
+    return _LONE_SURROGATE.sub("\ufffd", _CONTROL.sub("", str(value or "")))
 
 
 def new_session_id() -> str:
@@ -111,8 +125,9 @@ class ChatStore:
     def start(self, language: str, name: str, origin: str, address: str) -> ChatSession:
         chat = ChatSession(id=new_session_id(), status=ChatStatus.SELF_SERVICE,
                            language=language if language in ("en", "zh") else "en",
-                           display_name=" ".join(str(name).split())[:MAX_NAME_CHARS],
-                           origin=origin[:200], address=address[:64], created_at=utcnow())
+                           display_name=" ".join(clean_text(name).split())[:MAX_NAME_CHARS],
+                           origin=clean_text(origin)[:200], address=address[:64],
+                           created_at=utcnow())
         with self.database.write() as session:
             session.add(chat)
         return chat
@@ -153,7 +168,7 @@ class ChatStore:
                 .order_by(col(ChatLine.id)).limit(limit)).scalars() if line.id not in have]
 
     def check_text(self, text: object) -> str:
-        value = str(text or "")
+        value = clean_text(text)
         limit = self.config["chat.max_message_chars"]
         if len(value) > limit:
             raise ChatError(413, f"The message is too long ({len(value)} characters; "
