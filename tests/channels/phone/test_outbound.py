@@ -4,7 +4,9 @@ delivery callbacks, error mapping, opt-outs, and files when no account is config
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
+import re
 import socket
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from sqlmodel import col, select
 
 from caseboard.models import Message, OutboxItem
 from caseboard.services import Services
+from channels.phone import texts
 from channels.phone.models import SmsOptOut
 from channels.phone.tokens import access_token
 from tests.channels.phone.conftest import (
@@ -256,3 +259,29 @@ class TestWhatsAppSender:
         assert form["StatusCallback"] == f"{PUBLIC}/twilio/status?o={item.id}"
         sent = acknowledgement(phone_services)
         assert sent.channel == "whatsapp" and sent.delivery_status == "sent"
+
+
+def test_a_chinese_acknowledgement_writes_its_date_in_chinese(post: Post,
+                                                              phone_services: Services,
+                                                              twilio_api: RecordingApi) -> None:
+    text_in(post, "我家门口的路灯坏了，晚上很黑")
+    assert phone_services.dispatcher.send_one() is True
+    body = twilio_api.requests[0]["form"]["Body"]
+    due = dt.datetime.fromisoformat(outbox(phone_services).payload["first_response_due"])
+    local = due.astimezone(phone_services.config.timezone)
+    assert f"将于{local.month}月{local.day}日 {local:%H:%M}前答复。" in body
+    assert not re.search(r"[A-Za-z]{3} \d\d:\d\d", body)  # no "Dec 16:00"
+    assert "We" not in body
+
+
+def test_acknowledgements_without_a_department_say_we_in_the_citizens_language(
+        phone_services: Services) -> None:
+    config = phone_services.config
+    due = {"reference": "CC-2026-000019", "department_name": {}, "department": "",
+           "first_response_due": "2026-12-08T16:00:00+00:00"}
+    assert texts.acknowledgement(config, {**due, "language": "zh"}).endswith(
+        "案件编号 CC-2026-000019。我们将于12月8日 16:00前答复。")
+    assert "We will answer by 08 Dec 16:00." in texts.acknowledgement(
+        config, {**due, "language": "en"})
+    summer = {**due, "language": "zh-CN", "first_response_due": "2026-07-01T08:30:00+00:00"}
+    assert "7月1日 09:30前" in texts.acknowledgement(config, summer)  # London time (BST)
