@@ -6,9 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from app import create_app
+from caseboard.models import Case
+from caseboard.replies import reply_targets
 from caseboard.services import build_services, prepare_database
 from tests.channels.open311.conftest import pothole_report, row_counts
 from tests.channels.open311.georeport import json_body, validate, xml_items
@@ -99,6 +102,11 @@ def test_anonymous_reports_when_allowed(tmp_path: Path, db_url: str) -> None:
         assert (counts["Case"], counts["Citizen"], counts["OutboxItem"]) == (2, 1, 0)
         listed = json_body(client.get("/open311/v2/requests.json"))
         assert {r["agency_responsible"] for r in listed} == {"Waste and recycling"}
+        with services.database.read() as session:
+            case = session.execute(sa.select(Case)).scalars().first()
+            assert case is not None
+            # The app user's stand-in identity is no way to answer: agents are offered none.
+            assert reply_targets(session, case) == []
     finally:
         services.database.dispose()
 
