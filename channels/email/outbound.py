@@ -31,7 +31,11 @@ from channels.email import bounces, render
 from settings import Config
 
 log = logging.getLogger(__name__)
-AUTOMATIC_KINDS = ("acknowledgement", "notification")
+# Mail no person wrote, and its RFC 3834 Auto-Submitted value: a reply to the citizen's own
+# mail or request is auto-replied; a survey, sent because a case was resolved, auto-generated.
+# Either way auto-responders must not answer it, and a bouncing address gets none of it.
+AUTOMATIC_KINDS = {"acknowledgement": "auto-replied", "notification": "auto-replied",
+                   "survey": "auto-generated"}
 _FILE_POLICY = email.policy.default.clone(utf8=True)
 _ADDRESS = re.compile(r"^[^@\s<>\"(),;:]+@[^@\s<>\"(),;:]+\.[^@\s<>\"(),;:]+$")
 
@@ -90,7 +94,7 @@ class EmailTransport:
             mail["In-Reply-To"] = in_reply_to
             mail["References"] = " ".join(dict.fromkeys([*references, in_reply_to][-10:]))
         if automatic:
-            mail["Auto-Submitted"] = "auto-replied"  # RFC 3834: no auto-reply to this
+            mail["Auto-Submitted"] = AUTOMATIC_KINDS[message.kind]  # RFC 3834: no auto-reply
             mail["X-Auto-Response-Suppress"] = "All"
         mail["Content-Language"] = rendered.language
         mail.set_content(rendered.text)
