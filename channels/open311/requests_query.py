@@ -1,6 +1,7 @@
 """GET requests: the public view of cases that were reported through Open311.
 
-Only cases opened through this API are listed (a mail or a call was not made in public), and
+Only cases opened through this API are listed (a mail or a call was not made in public, and
+a report quoting such a case's reference joins it without making it public), and
 only public fields: service, status, department, times, and the location and description
 the reporter gave. Never the reporter's name, email, phone or account, and never agents'
 notes or replies. Reports of the services in `georeport.private_services` show their status
@@ -88,9 +89,14 @@ def find_requests(session: Session, config: Config, wanted: RequestFilter, langu
     first = (select(col(Message.case_id).label("case_id"),
                     sa.func.min(col(Message.id)).label("message_id"))
              .where(*ours).group_by(col(Message.case_id)).subquery())
+    earlier = sa.orm.aliased(Message)
     query = (select(Case, Message.details)
              .join(first, first.c.case_id == col(Case.id))
-             .join(Message, col(Message.id) == first.c.message_id))
+             .join(Message, col(Message.id) == first.c.message_id)
+             # Opened through Open311: a report that quoted the reference of a case opened
+             # elsewhere joined that case, which stays as private as it was.
+             .where(~sa.exists().where(col(earlier.case_id) == col(Case.id),
+                                       col(earlier.id) < first.c.message_id)))
     if wanted.references:
         query = query.where(col(Case.reference).in_(wanted.references))
     else:

@@ -145,3 +145,14 @@ def test_filters_and_statuses(client: FlaskClient, services: Services, api_key: 
     closed = client.get(f"/open311/v2/requests/{light}.json").json[0]
     assert closed["status"] == "closed" and closed["expected_datetime"] is None
     assert client.get(f"/open311/v2/requests/{other}.json").status_code == 404
+
+
+def test_a_report_quoting_another_channels_case_keeps_that_case_private(
+        client: FlaskClient, api_key: str, token_for: Headers) -> None:
+    emailed = client.post("/api/v1/contacts", headers=token_for("intake"), json={
+        "channel": "email", "sender": {"email": "x@mail.example"},
+        "text": "My neighbour's housing repair", "service": "housing-repair"}).json["reference"]
+    status, body = post(client, pothole_report(api_key, description=f"About {emailed}"))
+    assert status == 200 and body[0]["service_request_id"] == emailed  # joined, as intake does
+    assert client.get(f"/open311/v2/requests/{emailed}.json").status_code == 404
+    assert json_body(client.get("/open311/v2/requests.json")) == []
