@@ -121,3 +121,13 @@ def test_private_services_show_status_only(client: FlaskClient, api_key: str) ->
     assert all(request[field] is None for field in
                ("description", "address", "lat", "long", "media_url"))
     assert "car park" not in client.get("/open311/v2/requests.xml").get_data(as_text=True)
+
+
+def test_a_body_over_the_limit_is_refused(client: FlaskClient, services: object,
+                                         api_key: str) -> None:
+    before = row_counts(services)  # type: ignore[arg-type]
+    response = client.post("/open311/v2/requests.json",
+                           data=pothole_report(api_key, description="x" * 1_100_000))
+    assert response.status_code == 413
+    assert json_body(response)[0]["code"] == 413
+    assert row_counts(services) == before  # type: ignore[arg-type]
