@@ -314,6 +314,7 @@ class ChatFlows:
         table = table_of(ChatSession)
         session.connection().execute(sa.update(table).where(table.c.id == chat.id).values(
             status=ChatStatus.ENDED, ended_reason=reason, ended_at=utcnow(),
+            citizen_typing_at=None, agent_typing_at=None,  # nobody types in an ended chat
             case_id=chat.case_id))  # a self-service chat's case is made as it ends
         self.store.system_line(session, chat, phrases.of(chat.language).ended)
         if chat.case_id is None:

@@ -13,7 +13,7 @@ from channels.webchat.bus import ChatBus
 from channels.webchat.feed import ChatFeed
 from channels.webchat.flows import ChatFlows, chat_capacity
 from channels.webchat.models import ChatSession, ChatStatus
-from channels.webchat.store import ChatStore, is_typing
+from channels.webchat.store import ChatStore, is_typing, typing_seconds_left
 from channels.webchat.survey import ChatSurveys
 from channels.webchat.transport import ChatTransport
 
@@ -53,10 +53,13 @@ class ChatService:
                 user = session.get(User, chat.agent_user_id)
                 agent = (user.display_name or user.username) if user else ""
             waiting_for_survey = survey.awaiting_survey(session, chat)
+        # Only an agent in the chat types in it: an ended chat's last state says nobody does.
+        typing = typing_seconds_left(chat.agent_typing_at) \
+            if chat.status == ChatStatus.LIVE else 0.0
         return {"status": chat.status, "language": chat.language, "name": chat.display_name,
                 "reference": reference, "agent": agent,
                 "position": self.store.queue_position(chat),
-                "agent_typing": is_typing(chat.agent_typing_at),
+                "agent_typing": typing > 0, "agent_typing_seconds": typing,
                 "contact": chat.contact_email or chat.contact_phone,
                 # Ended just now: the satisfaction question is on its way, keep listening.
                 "awaiting_survey": waiting_for_survey}
@@ -84,7 +87,8 @@ class ChatService:
                     "reference": references.get(chat.case_id, ""),
                     "department": chat.department_id, "language": chat.language,
                     "queued_at": chat.queued_at.isoformat() if chat.queued_at else "",
-                    "citizen_typing": is_typing(chat.citizen_typing_at)}
+                    "citizen_typing": is_typing(chat.citizen_typing_at),
+                    "citizen_typing_seconds": typing_seconds_left(chat.citizen_typing_at)}
         return {"mine": [view(c) for c in mine], "waiting": [view(c) for c in waiting],
                 "capacity": chat_capacity(self.services.config.assignment_capacity, user),
                 "presence": user.presence}

@@ -295,4 +295,14 @@ class ChatStore:
 
 
 def is_typing(moment: dt.datetime | None) -> bool:
-    return moment is not None and utcnow() - moment < dt.timedelta(seconds=TYPING_SECONDS)
+    return typing_seconds_left(moment) > 0
+
+
+def typing_seconds_left(moment: dt.datetime | None) -> float:
+    """How much longer a typing signal given at `moment` shows: the pages hide the sign
+    themselves when this runs out, whether or not another state reaches them (the stream of an
+    ended chat closes; a connection drops)."""
+    if moment is None:
+        return 0.0
+    left = TYPING_SECONDS - (utcnow() - moment).total_seconds()
+    return round(left, 1) if left >= 0.1 else 0.0

@@ -61,7 +61,7 @@
     });
     end.addEventListener("click", function () { post("/" + chat.id + "/end").then(refresh).catch(function (err) { say(err.message); }); });
     mine.appendChild(box);
-    panes[chat.id] = {box: box, log: log, typing: typing, text: text};
+    panes[chat.id] = {box: box, log: log, typing: typing, text: text, typingTimer: null};
     return panes[chat.id];
   }
   function addLine(line) {
@@ -75,6 +75,13 @@
     item.appendChild(document.createTextNode(line.text));
     p.log.appendChild(item);
     p.log.scrollTop = p.log.scrollHeight;
+  }
+  // "The citizen is typing…" shows for the seconds the state says the signal has left (5 s
+  // after the last one) and then goes by itself, whether or not another state comes.
+  function showTyping(p, seconds) {
+    clearTimeout(p.typingTimer);
+    p.typing.hidden = !(seconds > 0);
+    if (seconds > 0) { p.typingTimer = setTimeout(function () { p.typing.hidden = true; }, seconds * 1000); }
   }
   function showState(s) {
     document.getElementById("chat-capacity").textContent = s.mine.length + " of " + s.capacity;
@@ -92,9 +99,12 @@
       waiting.appendChild(item);
     });
     var live = {};
-    s.mine.forEach(function (chat) { live[chat.id] = true; pane(chat).typing.hidden = !chat.citizen_typing; });
+    s.mine.forEach(function (chat) {
+      live[chat.id] = true;
+      showTyping(pane(chat), chat.citizen_typing ? (chat.citizen_typing_seconds || 5) : 0);
+    });
     Object.keys(panes).forEach(function (id) {
-      if (!live[id]) { panes[id].box.remove(); delete panes[id]; }
+      if (!live[id]) { showTyping(panes[id], 0); panes[id].box.remove(); delete panes[id]; }
     });
   }
   function refresh() {

@@ -179,7 +179,17 @@
     Array.prototype.forEach.call(log.querySelectorAll(".cc-score button"), function (b) { b.disabled = true; });
   }
   function listening(s) { return s.status !== "ended" || !!s.awaiting_survey; }
+  // "The agent is typing…" shows for the seconds the state says the signal has left (5 s after
+  // the last one) and then goes by itself: no later state may come to hide it (the stream of an
+  // ended chat closes, a connection drops).
+  var typingTimer = null;
+  function showTyping(seconds) {
+    clearTimeout(typingTimer);
+    typing.hidden = !(seconds > 0);
+    if (seconds > 0) { typingTimer = setTimeout(function () { typing.hidden = true; }, seconds * 1000); }
+  }
   function showState(s) {
+    var fresh = s !== state;  // the state shown again on a reconnect keeps its typing timer
     state = s;
     var handed = s.status && s.status !== "self_service";
     ask.hidden = !!handed;
@@ -187,7 +197,8 @@
     contact.hidden = s.status !== "message" || !!s.contact;
     send.hidden = s.status === "ended";
     restart.hidden = s.status !== "ended";
-    typing.hidden = !s.agent_typing;
+    if (s.status !== "live") { showTyping(0); }
+    else if (fresh) { showTyping(s.agent_typing ? (s.agent_typing_seconds || 5) : 0); }
     if (s.status === "queued") { say(s.position ? W.position.replace("{n}", s.position) : W.queued); }
     else if (s.status === "live") { say(W.live.replace("{agent}", s.agent)); }
     else if (s.status === "ended") { say(W.ended); }
