@@ -72,6 +72,40 @@ def quarantine(services: Services, path: Path, data: bytes, reason: str, *,
     return target
 
 
+@dataclass(frozen=True)
+class Quarantined:
+    """A file in quarantine: a letter that did not become a case and needs a person."""
+
+    name: str
+    reason: str
+    since: float  # when it was quarantined (the file's mtime, seconds since the epoch)
+
+
+def quarantined(services: Services, limit: int = 100) -> tuple[list[Quarantined], int]:
+    """The newest `limit` quarantined files with their reasons, and how many there are."""
+    folder = quarantine_dir(services)
+    if not folder.is_dir():
+        return [], 0
+    found: list[tuple[float, Path]] = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".reason.txt") or entry.name.startswith("."):
+            continue
+        with contextlib.suppress(OSError):  # gone meanwhile, or not a file: not listed
+            if entry.is_file():
+                found.append((entry.stat().st_mtime, entry))
+    found.sort(key=lambda item: (-item[0], item[1].name))
+    listed = []
+    for since, path in found[:limit]:
+        try:
+            note = path.with_name(path.name + ".reason.txt").read_text(encoding="utf-8",
+                                                                       errors="replace")
+        except OSError:
+            note = ""
+        listed.append(Quarantined(path.name, note.strip()[:500] or "no reason recorded",
+                                  since))
+    return listed, len(found)
+
+
 def process_file(services: Services, path: Path, *, remove: bool = True) -> FileOutcome:
     """Take one file. With remove (the inbox), it goes away once committed or is quarantined;
     without (a folder given on the command line) the original stays where it was."""

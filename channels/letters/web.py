@@ -1,14 +1,18 @@
 """/board/letters: the print queue (download one or a batch as one PDF, mark as posted), an
 upload form that drops a scan into the inbox, where the OCR workers read it (never here,
-inside the request), and the scan beside its editable text, to correct what OCR misread."""
+inside the request), the scans still waiting there and the quarantined ones that did not
+become a case (with the reason, to download and handle by hand), and the scan beside its
+editable text, to correct what OCR misread."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import os
 import re
 import tempfile
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -22,10 +26,11 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from sqlmodel import Session, col, select
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from caseboard import audit, case_view
 from caseboard.models import Case, Message, utcnow
-from caseboard.services import current_services
+from caseboard.services import Services, current_services
 from caseboard.web_auth import current_user, login_required, signed_in_user
 from channels.letters.corrections import (
     MAX_PAGE_CHARS,
@@ -33,24 +38,73 @@ from channels.letters.corrections import (
     correct_page,
     letter_pages,
 )
-from channels.letters.inbox import inbox_dir
+from channels.letters.inbox import inbox_dir, quarantine_dir, quarantined
 from channels.letters.models import LetterPrintJob
 from channels.letters.pages import BadScan, sniff
 
 bp = Blueprint("letters", __name__, url_prefix="/board/letters", template_folder="templates")
 
+QUARANTINE_SHOWN = 100  # the newest quarantined letters (and inbox scans) on the page
+ACCEPTED = "PDF, TIFF, PNG or JPEG"
+
 
 @bp.get("")
 @login_required("agent")
 def print_queue() -> ResponseReturnValue:
-    with current_services().database.read() as session:
+    return _letters_page()
+
+
+def _letters_page(error: str = "", status: int = 200) -> ResponseReturnValue:
+    """The letters page: print queue, upload form (with `error` when an upload was refused),
+    the scans waiting in the inbox, and the letters in quarantine that need a person."""
+    services = current_services()
+    with services.database.read() as session:
         queued = session.exec(select(LetterPrintJob).where(
             col(LetterPrintJob.status) == "queued").order_by(col(LetterPrintJob.id))).all()
         posted = session.exec(select(LetterPrintJob).where(
             col(LetterPrintJob.status) == "posted")
             .order_by(col(LetterPrintJob.posted_at).desc()).limit(20)).all()
-    return render_template("letters/print_queue.html", user=current_user(), queued=queued,
-                           posted=posted)
+    held, held_total = quarantined(services, QUARANTINE_SHOWN)
+    tz = services.config.timezone
+    return render_template(
+        "letters/print_queue.html", user=current_user(), queued=queued, posted=posted,
+        error=error, waiting=[_shown_name(name) for name in _waiting(services)],
+        quarantined=[(item, _shown_name(item.name),
+                      dt.datetime.fromtimestamp(item.since, tz).strftime("%Y-%m-%d %H:%M"))
+                     for item in held],
+        quarantined_total=held_total, accepted=ACCEPTED), status
+
+
+def _waiting(services: Services) -> list[str]:
+    """Scans in the inbox not yet read (uploads and the scanner's), by name."""
+    folder = inbox_dir(services)
+    try:
+        return sorted(entry.name for entry in folder.iterdir()
+                      if not entry.name.startswith("."))[:QUARANTINE_SHOWN]
+    except OSError:
+        return []
+
+
+def _shown_name(name: str) -> str:
+    """An upload's name as the agent chose it, without the prefix that keeps it unique."""
+    return re.sub(r"^upload-[0-9a-f]{12}-", "", name)
+
+
+@bp.get("/quarantine/<name>")
+@login_required("agent")
+def quarantined_file(name: str) -> ResponseReturnValue:
+    """A quarantined scan, always as a download: it is whatever a citizen sent."""
+    held = quarantine_dir(current_services())
+    try:
+        if name.startswith(".") or name.endswith(".reason.txt") or name not in os.listdir(held):
+            abort(404, "There is no such file in quarantine.")
+        data = (held / name).read_bytes()
+    except OSError:
+        abort(404, "There is no such file in quarantine.")
+    answer = send_file(io.BytesIO(data), mimetype="application/octet-stream",
+                       as_attachment=True, download_name=_shown_name(name))
+    answer.headers["X-Content-Type-Options"] = "nosniff"
+    return answer
 
 
 def _jobs(ids: list[int]) -> list[LetterPrintJob]:
@@ -118,21 +172,39 @@ def mark_posted() -> ResponseReturnValue:
     return redirect(url_for("letters.print_queue"), code=303)
 
 
+@bp.url_value_preprocessor
+def _scan_sized_body(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    # A scan may exceed web.max_body_bytes. This runs before every before_request, so
+    # also before CSRFProtect reads the form, which would otherwise refuse it with 413.
+    if endpoint == "letters.upload":
+        limit = current_services().config["letters.max_file_bytes"]
+        request.max_content_length = limit + 64 * 1024
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _scan_too_large(error: RequestEntityTooLarge) -> ResponseReturnValue:
+    if request.endpoint != "letters.upload" or current_user() is None:
+        return error  # the letters page is for signed-in staff only
+    limit = current_services().config["letters.max_file_bytes"]
+    return _letters_page(f"The file is over {limit} bytes.", 413)
+
+
 @bp.post("/upload")
 @login_required("agent")
 def upload() -> ResponseReturnValue:
     limit = current_services().config["letters.max_file_bytes"]
-    request.max_content_length = limit + 64 * 1024  # a scan may exceed web.max_body_bytes
     upload = request.files.get("scan")
     if upload is None or not upload.filename:
-        abort(400, "Choose a scanned letter to upload.")
+        return _letters_page("Choose a scanned letter to upload.", 400)
     data = upload.read(limit + 1)
     if not data or len(data) > limit:
-        abort(400, "The file is empty." if not data else f"The file is over {limit} bytes.")
+        return _letters_page("The file is empty." if not data
+                             else f"The file is over {limit} bytes.", 400)
     try:
         sniff(data)
-    except BadScan as error:
-        abort(400, f"{error}.")
+    except BadScan:
+        return _letters_page(f"{upload.filename} is not a scanned letter: the board takes "
+                             f"{ACCEPTED} files.", 400)
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", os.path.basename(upload.filename))[-80:]
     folder = inbox_dir(current_services())
     folder.mkdir(parents=True, exist_ok=True)
@@ -142,7 +214,9 @@ def upload() -> ResponseReturnValue:
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
     os.replace(tmp, target)
-    flash(f"{upload.filename} is in the inbox; it is read in a moment.")
+    flash(f"{upload.filename} is in the inbox; it is read in a moment. A letter that cannot "
+          "become a case (no sender address found, unreadable) is listed below under "
+          "\"Letters that need a person\".")
     return redirect(url_for("letters.print_queue"), code=303)
 
 
