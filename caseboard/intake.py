@@ -15,7 +15,13 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from caseboard import audit, case_search, outbox, workflow
-from caseboard.contacts import InboundContact, IncomingAttachment, IntakeOutcome, IntakeResult
+from caseboard.contacts import (
+    InboundContact,
+    IncomingAttachment,
+    IntakeOutcome,
+    IntakeResult,
+    without_controls,
+)
 from caseboard.db import Database, connection_of, insert_returning_id, insert_rows
 from caseboard.fastsql import FastQuery
 from caseboard.files import FileStore
@@ -41,7 +47,7 @@ from routing import RoutingDecision, route
 from settings import Config
 
 # Channels that can carry an acknowledgement back to the citizen, and the identity they use.
-_REPLY_IDENTITY = {"email": "email", "sms": "phone", "whatsapp": "phone", "webchat": "chat",
+REPLY_IDENTITY = {"email": "email", "sms": "phone", "whatsapp": "phone", "webchat": "chat",
                    "letter": "address"}
 # Contacts taken by staff or other systems are acknowledged where the citizen can be reached.
 _FALLBACK_REPLY = (("email", "email"), ("sms", "phone"))
@@ -69,6 +75,7 @@ class _Prepared:
     decision and deadlines it does not use (~0.3 ms), a fair price for not holding the lock
     during them."""
 
+    contact: InboundContact  # as it is stored: without control characters
     decision: RoutingDecision
     due: Deadlines
     now: dt.datetime
@@ -101,6 +108,7 @@ class Intake:
     def take(self, contact: InboundContact) -> IntakeResult:
         """Commit the contact and say what happened; raise IntakeError for bad input."""
         prepared = self.prepare(contact)
+        contact = prepared.contact  # without control characters
         try:
             # Contacts arriving at the same time share a transaction and its disk sync.
             return self.group.run(lambda s: self._take(s, contact, prepared))
@@ -110,6 +118,12 @@ class Intake:
     def prepare(self, contact: InboundContact) -> _Prepared:
         """Everything worked out before the write transaction: checks, routing, deadlines,
         search terms, large attachments stored. Raises IntakeError for bad input."""
+        try:
+            # Before anything is stored or echoed: PostgreSQL refuses NUL (the contact would
+            # be lost), and on SQLite it would reach the board and the acknowledgement.
+            contact = without_controls(contact)
+        except ValueError as error:  # nothing but control characters in its id or sender
+            raise IntakeError(str(error)) from error
         self._check(contact)
         try:
             identities = sender_identities(contact.sender, self.region)
@@ -119,7 +133,7 @@ class Intake:
         now = contact.received_at or utcnow()
         stored, inline = self._store_large_files(contact.attachments)
         return _Prepared(
-            decision=decision, now=now, identities=identities,
+            contact=contact, decision=decision, now=now, identities=identities,
             due=deadlines_for(self.config, self.calendar, decision.priority, decision.service,
                               now),
             terms=case_search.terms(f"{contact.subject}\n{contact.text}"),
@@ -139,8 +153,12 @@ class Intake:
         department, service = contact.explicit_department, contact.explicit_service
         if department and self.config.department(department) is None:
             raise IntakeError(f"unknown department {department!r}")
-        if service and self.config.service(service) is None:
+        found = self.config.service(service) if service else None
+        if service and found is None:
             raise IntakeError(f"unknown service {service!r}")
+        if department and found is not None and found.department != department:
+            raise IntakeError(f"service {service!r} is not in department {department!r} "
+                              f"(it belongs to {found.department!r})")
 
     def _store_large_files(self, attachments: tuple[IncomingAttachment, ...]
                            ) -> tuple[list[tuple[IncomingAttachment, str]],
@@ -372,7 +390,7 @@ def _acknowledgement_target(contact: InboundContact) -> tuple[str, str] | None:
     sender = contact.sender
     values = {"email": sender.email.strip(), "phone": sender.phone.strip(),
               "chat": sender.chat_session.strip(), "address": sender.address.strip()}
-    kind = _REPLY_IDENTITY.get(contact.channel)
+    kind = REPLY_IDENTITY.get(contact.channel)
     if kind is not None:
         return (contact.channel, values[kind]) if values[kind] else None
     for channel, fallback in _FALLBACK_REPLY:
