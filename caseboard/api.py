@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -13,10 +14,11 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest, Forbidden, NotFound, Unauthorized
 
 from caseboard import auth, queries
-from caseboard.contacts import InboundContact, Sender
-from caseboard.intake import IntakeError
+from caseboard.contacts import CONTROL_CHARACTERS, InboundContact, Sender
+from caseboard.intake import REPLY_IDENTITY, IntakeError
 from caseboard.models import CaseStatus
 from caseboard.services import Services
+from knowledge_base.articles import LANGUAGES
 from settings import CHANNELS
 
 bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
@@ -25,6 +27,7 @@ STAFF = ("agent", "supervisor", "admin")
 CONTACT_FIELDS = {"channel", "external_id", "sender", "subject", "text", "language",
                   "department", "service", "received_at"}
 SENDER_FIELDS = {"name", "email", "phone", "address", "postcode"}
+_LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{1,8})*$")  # "en", "zh-cn", "zh-hans-cn"
 
 
 def services() -> Services:
@@ -138,18 +141,40 @@ def _contact_from_json(body: dict[str, Any]) -> InboundContact:
     sender = Sender(**{key: _string(sender_data, key, "sender.") for key in sender_data})
     if not sender.has_identity():
         raise BadRequest("sender needs at least an email, a phone number or an address")
+    _check_reply_identity(channel, sender)
     if not strings["text"].strip():
         raise BadRequest("text is required")
-    if len(strings["language"]) > 8:
-        raise BadRequest("language must be a short code such as 'en' or 'zh'")
     return InboundContact(
         channel=channel, external_id=strings["external_id"] or f"api-{uuid.uuid4()}",
         sender=sender, text=strings["text"], subject=strings["subject"],
-        language=strings["language"], received_at=_received_at(body.get("received_at")),
+        language=_language(strings["language"]),
+        received_at=_received_at(body.get("received_at")),
         explicit_department=strings["department"] or None,
         explicit_service=strings["service"] or None,
         metadata={"submitted_by": g.token.name},
     )
+
+
+def _check_reply_identity(channel: str, sender: Sender) -> None:
+    """A case on a channel that answers the citizen needs the identity it answers on: an SMS
+    case without a phone number could never be replied to."""
+    kind = REPLY_IDENTITY.get(channel)
+    if kind == "chat":
+        raise BadRequest(f"channel {channel!r} takes contacts from the chat widget only: "
+                         "a chat session cannot be given here")
+    if kind is not None and not CONTROL_CHARACTERS.sub("", getattr(sender, kind)).strip():
+        raise BadRequest(f"channel {channel!r} needs sender.{kind}: its replies go there")
+
+
+def _language(value: str) -> str:
+    """One of the languages we answer in ("zh-CN" is "zh"), or "" (empty or "auto")."""
+    code = value.strip().lower()
+    if code in ("", "auto"):
+        return ""
+    if not _LANGUAGE_TAG.match(code) or code.split("-")[0] not in LANGUAGES:
+        raise BadRequest(f"language must be one of {', '.join(LANGUAGES)}, "
+                         "or empty or 'auto' when it is not known")
+    return code.split("-")[0]
 
 
 def _string(data: dict[str, Any], key: str, prefix: str = "") -> str:

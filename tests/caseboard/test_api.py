@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from caseboard import auth
-from caseboard.models import AuditEvent, Case, Citizen, Message
+from caseboard.models import AuditEvent, Case, Citizen, Message, OutboxItem
 from caseboard.services import Services
 
 Headers = Callable[[str], dict[str, str]]
@@ -51,6 +51,39 @@ def test_minimal_contact_needs_only_channel_identity_and_text(client: FlaskClien
     response = client.post("/api/v1/contacts", headers=token_for("agent"), json={
         "channel": "api", "sender": {"phone": "07700 900002"}, "text": "bins not emptied"})
     assert response.status_code == 201
+
+
+@pytest.mark.parametrize("given, stored", [
+    ("zh", "zh"), ("ZH-cn", "zh"), ("en-GB", "en"), ("auto", ""), ("", "")])
+def test_supported_languages_are_stored_as_our_codes(client: FlaskClient, token_for: Headers,
+                                                     services: Services, given: str,
+                                                     stored: str) -> None:
+    response = client.post("/api/v1/contacts", headers=token_for("intake"),
+                           json=contact(language=given))
+    assert response.status_code == 201, response.json
+    with services.database.read() as session:
+        case = session.execute(sa.select(Case)).scalar_one()
+        citizen = session.execute(sa.select(Citizen)).scalar_one()
+    assert (case.language, citizen.preferred_language) == (stored, stored)
+
+
+def test_channels_get_the_identity_they_answer_on(client: FlaskClient,
+                                                   token_for: Headers,
+                                                   services: Services) -> None:
+    headers = token_for("intake")
+    for number, body in enumerate((
+            contact(channel="sms", sender={"phone": "+447700900001"}),
+            contact(channel="whatsapp", sender={"phone": "+447700900002"}),
+            contact(channel="email"),
+            contact(channel="letter", sender={"address": "1 Elm Street, Example"}))):
+        body["external_id"] = f"id-{number}"
+        response = client.post("/api/v1/contacts", headers=headers, json=body)
+        assert response.status_code == 201, response.json
+    with services.database.read() as session:
+        acks = sorted(session.execute(sa.select(OutboxItem)).scalars(), key=lambda o: o.id or 0)
+    assert [(a.channel, a.recipient) for a in acks] == [
+        ("sms", "+447700900001"), ("whatsapp", "+447700900002"),
+        ("email", "ana@mail.example"), ("letter", "1 Elm Street, Example")]
 
 
 def test_list_and_filter_cases(client: FlaskClient, token_for: Headers) -> None:
@@ -127,6 +160,17 @@ def test_tokens_and_roles(client: FlaskClient, token_for: Headers, services: Ser
     (contact(sender={"email": "not-an-email"}), "email"),
     (contact(received_at="yesterday"), "ISO 8601"),
     (contact(text="x" * 200_000), "longer than"),
+    (contact(department="housing", service="pothole"),
+     "service 'pothole' is not in department 'housing'"),
+    (contact(language="klingon"), "language must be one of en, zh"),
+    (contact(language="fr"), "language must be one of en, zh"),
+    (contact(language="en us"), "language must be one of en, zh"),
+    (contact(channel="sms"), "channel 'sms' needs sender.phone"),
+    (contact(channel="whatsapp"), "channel 'whatsapp' needs sender.phone"),
+    (contact(channel="email", sender={"phone": "+447700900001"}),
+     "channel 'email' needs sender.email"),
+    (contact(channel="letter"), "channel 'letter' needs sender.address"),
+    (contact(channel="webchat"), "chat widget"),
 ])
 def test_bad_contacts_get_400_and_write_nothing(client: FlaskClient, token_for: Headers,
                                                 services: Services, body: dict[str, object],
