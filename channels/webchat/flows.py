@@ -3,7 +3,10 @@ a message case when nobody is there, the end with its transcript on the case."""
 
 from __future__ import annotations
 
+import math
 import secrets
+import threading
+import time
 from contextlib import AbstractContextManager
 from dataclasses import replace
 
@@ -28,11 +31,20 @@ from settings import Config
 
 
 class ChatFlows:
+    # A queued chat is looked at again (is anyone left who could take it?) at most this often,
+    # and given up only when nobody could for this long: an agent who switches presence for a
+    # moment does not send the whole queue to message cases.
+    recheck_seconds = 10.0
+    stranded_seconds = 60.0
+
     def __init__(self, store: ChatStore, transport: ChatTransport) -> None:
         self.store = store
         self.transport = transport
         self.services = store.services
         self.config = store.config
+        self._lock = threading.Lock()
+        self._checked: dict[str, float] = {}  # chat → when it was last looked at
+        self._nobody_since: dict[str, float] = {}  # chat → since when nobody could take it
 
     # ------------------------------------------------------------------ citizen side
 
@@ -80,6 +92,50 @@ class ChatFlows:
                          chat_session=chat.id, outcome=status)
         self.store.wake(chat, queue=True)
         return status
+
+    def recheck_queued(self, chat: ChatSession) -> ChatSession:
+        """A queued chat that nobody left could take (the last agent who could went away or
+        offline) becomes a message case, as it would have at the hand-over: the citizen is
+        told so in their language instead of waiting for ever. Called as the citizen's page
+        reads its state (at least every half minute while it is open)."""
+        if chat.status != ChatStatus.QUEUED or chat.case_id is None:
+            return chat
+        now = time.monotonic()
+        with self._lock:
+            if now - self._checked.get(chat.id, -math.inf) < self.recheck_seconds:
+                return chat
+            if len(self._checked) > 10_000:  # forget chats long gone from the queue
+                self._checked = {k: v for k, v in self._checked.items() if now - v < 3600}
+                self._nobody_since = {k: v for k, v in self._nobody_since.items()
+                                      if k in self._checked}
+            self._checked[chat.id] = now
+        with self.services.database.read() as session:
+            case = session.get(Case, chat.case_id)
+            staffed = case is None or someone_could_take(session, self.config, case)
+        with self._lock:
+            if staffed:
+                self._nobody_since.pop(chat.id, None)
+                return chat
+            since = self._nobody_since.setdefault(chat.id, now)
+            if now - since < self.stranded_seconds:
+                return chat
+            self._nobody_since.pop(chat.id, None)
+        assert case is not None
+        with self.database_write() as session:
+            table = table_of(ChatSession)
+            moved = session.connection().execute(
+                sa.update(table).where(table.c.id == chat.id,
+                                       table.c.status == ChatStatus.QUEUED)
+                .values(status=ChatStatus.MESSAGE))
+            if moved.rowcount != 1:  # taken (or given up by another process) meanwhile
+                return self.store.get(chat.id)
+            chat.status = ChatStatus.MESSAGE
+            self.store.system_line(session, chat, phrases.of(chat.language).nobody
+                                   .format(reference=case.reference))
+            audit.record(session, case.id, "system", "chat_unstaffed", "webchat",
+                         chat_session=chat.id, outcome=ChatStatus.MESSAGE)
+        self.store.wake(chat, queue=True)
+        return chat
 
     def answered_by_article(self, session_id: str, question: str, slug: str,
                             language: str) -> str:

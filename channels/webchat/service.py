@@ -43,7 +43,7 @@ class ChatService:
         return tokens.session_of(self.secret, token, self.max_age)
 
     def citizen_state(self, session_id: str) -> dict[str, Any]:
-        chat = self.store.get(session_id)
+        chat = self.flows.recheck_queued(self.store.get(session_id))
         reference, agent = "", ""
         with self.services.database.read() as session:
             if chat.case_id is not None:

@@ -98,3 +98,50 @@ def test_an_agent_with_no_room_for_chats_at_all_is_not_counted_but_a_busy_one_is
     third = Citizen(client, name="Cat")
     assert third.post("/handover", text=BINS_EN, client_id="q1") \
         .get_json()["state"]["status"] == "queued"
+
+
+def _presence(services: Services, username: str, presence: str) -> None:
+    with services.database.write() as session:
+        set_presence(session, username, presence, username)
+
+
+def test_a_queued_chat_whose_last_agent_who_could_take_it_leaves_becomes_a_message_case(
+        app: Flask, client: FlaskClient, services: Services) -> None:
+    _bob(services, languages=("en",))
+    with services.database.write() as session:
+        auth.create_user(session, "xi", "agent", PASSWORD, display_name="Xi",
+                         departments=("waste",), languages=("zh",))
+        set_presence(session, "xi", "available", "xi")
+    flows = app.extensions["webchat"].flows
+    flows.recheck_seconds = 0.0
+    citizen = Citizen(client, name="王芳", language="zh")
+    state = citizen.post("/handover", text=BINS_ZH, client_id="q1").get_json()["state"]
+    assert state["status"] == "queued"
+
+    _presence(services, "xi", "away")  # for a moment only: the chat keeps its place
+    assert citizen.history()["state"]["status"] == "queued"
+    _presence(services, "xi", "available")
+    assert citizen.history()["state"]["status"] == "queued"
+
+    flows.stranded_seconds = 0.0
+    _presence(services, "xi", "offline")  # bob is still there, but speaks no Chinese
+    state = citizen.history()["state"]
+    assert state["status"] == "message" and state["position"] is None
+    nobody = phrases.of("zh").nobody.format(reference=state["reference"])
+    assert _system_lines(citizen).count(nobody) == 1
+    bob, _ = sign_in(app, "bob")
+    assert bob.get("/board/chats/state").get_json()["waiting"] == []
+    assert citizen.history()["state"]["status"] == "message"
+    assert _system_lines(citizen).count(nobody) == 1
+
+
+def test_a_queued_chat_stays_queued_while_an_agent_who_could_take_it_is_there(
+        app: Flask, client: FlaskClient, services: Services) -> None:
+    _bob(services, languages=("en", "zh"))
+    flows = app.extensions["webchat"].flows
+    flows.recheck_seconds = flows.stranded_seconds = 0.0
+    citizen = Citizen(client, name="王芳", language="zh")
+    assert citizen.post("/handover", text=BINS_ZH, client_id="q1") \
+        .get_json()["state"]["status"] == "queued"
+    for _ in range(3):
+        assert citizen.history()["state"]["status"] == "queued"
