@@ -38,7 +38,8 @@ def _reindex(session: Session, case: Case) -> None:
 
 
 def merge(session: Session, duplicate: Case, survivor: Case, actor: str,
-          now: dt.datetime | None = None) -> CaseMerge:
+          now: dt.datetime | None = None, channel: str = "board", reason: str = ""
+          ) -> CaseMerge:
     now = now or utcnow()
     if duplicate.id == survivor.id:
         raise CaseActionError("a case cannot be merged into itself")
@@ -65,10 +66,11 @@ def merge(session: Session, duplicate: Case, survivor: Case, actor: str,
     session.flush()
     _reindex(session, survivor)
     _reindex(session, duplicate)
-    audit.record(session, duplicate.id, actor, "merged_into", "board",
-                 into=survivor.reference, messages=len(moved))
-    audit.record(session, survivor.id, actor, "merged_from", "board",
-                 source=duplicate.reference, messages=len(moved))
+    why = {"reason": reason} if reason else {}
+    audit.record(session, duplicate.id, actor, "merged_into", channel,
+                 into=survivor.reference, messages=len(moved), **why)
+    audit.record(session, survivor.id, actor, "merged_from", channel,
+                 source=duplicate.reference, messages=len(moved), **why)
     return record
 
 

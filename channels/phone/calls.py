@@ -2,17 +2,21 @@
 
 What the caller says, records or asks for joins that case through intake (thread id
 "call:<CallSid>"), with the channel's own id, so a retried webhook adds nothing twice.
+A call that only checks the status of the caller's own case belongs to that case: its
+ring-time case is merged into it (caseboard.merge, so it can be undone), rather than left
+behind in triage with nothing to do.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import col, select
 
-from caseboard import audit, workflow
+from caseboard import audit, merge, workflow
 from caseboard.contacts import InboundContact, Sender
 from caseboard.models import Case, CaseStatus, Message, utcnow
 from caseboard.services import Services
@@ -91,6 +95,40 @@ def add_contact(services: Services, call: CallInfo, external_id: str, text: str,
         channel="phone", external_id=external_id, sender=Sender(phone=call.from_number),
         text=text, language=call.language, thread_ids=(thread(call.call_sid),),
         automated=True, metadata=metadata)).message_id
+
+
+def status_checked(services: Services, call: CallInfo, case: Case, digits: str) -> None:
+    """The caller heard the status of their own `case`: the check is written on the
+    call's case, which is then merged into that case, and the call row follows it. A closed
+    case takes no merge: the call's case is linked to it instead. A call's case that holds
+    anything but this call (an agent's note, another contact) is linked, never merged."""
+    # No reference in the text: intake would thread it straight onto that case, and a
+    # status check is no follow-up (it must not reopen a resolved case or resume a waiting one).
+    add_contact(services, call, f"{call.call_sid}/reference/{digits}",
+                f"Status check by phone: the caller keyed {digits} and was told the case is "
+                f"{case.status.replace('_', ' ')}.",
+                {"call": {"sid": call.call_sid, "status_check": case.reference}})
+    with services.database.write() as session:
+        ring, own = session.get(Case, call.case_id), session.get(Case, case.id)
+        if ring is None or own is None or ring.id == own.id or ring.status == CaseStatus.CLOSED:
+            return  # done already (Twilio retried the webhook), or nothing to move
+        foreign = session.execute(select(Message.external_id).where(
+            col(Message.case_id) == ring.id)).scalars().all()
+        only_this_call = all(e == call.call_sid or (e or "").startswith(f"{call.call_sid}/")
+                             for e in foreign)
+        if own.status == CaseStatus.CLOSED or not only_this_call:
+            with contextlib.suppress(merge.CaseActionError):  # linked already
+                merge.link(session, ring, own, "ivr")
+            return
+        merge.merge(session, ring, own, "ivr", channel="phone",
+                    reason=f"the call {call.call_sid} was a status check of {own.reference} "
+                           "by its own citizen")
+        phone_call = session.execute(select(PhoneCall).where(
+            col(PhoneCall.call_sid) == call.call_sid)).scalar_one_or_none()
+        if phone_call is not None:
+            phone_call.case_id, phone_call.department_id = own.id, own.department_id
+            phone_call.updated_at = utcnow()
+            session.add(phone_call)
 
 
 def route_case(services: Services, call: CallInfo, text: str) -> str:

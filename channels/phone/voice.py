@@ -117,10 +117,13 @@ class Voice:
             self._say(response, language, "status", reference=" ".join(case.reference),
                       status=status,
                       department=self._department_name(case.department_id, language))
-        calls.add_contact(self.services, call, f"{call.call_sid}/reference/{digits[:20]}",
-                          f"Status check by phone for reference digits {digits[:20]}: "
-                          + (case.reference if case else "not given to this caller"),
-                          {"call": {"sid": call.call_sid, "status_check": bool(case)}})
+        if case is None:
+            calls.add_contact(self.services, call, f"{call.call_sid}/reference/{digits[:20]}",
+                              f"Status check by phone for reference digits {digits[:20]}: "
+                              "not given to this caller",
+                              {"call": {"sid": call.call_sid, "status_check": False}})
+        else:  # the call belongs to the caller's own case: no second case for it
+            calls.status_checked(self.services, call, case, digits[:20])
         self._say(response, language, "thanks")
         response.hangup()
         return response
