@@ -26,7 +26,7 @@ from channels.webchat.store import ChatError, ChatStore, LineView, clean_text
 from channels.webchat.transport import IMMEDIATE_GRACE, ChatTransport
 from knowledge_base.models import KbArticle, KbArticleVersion
 from knowledge_base.render import ArticleText, ReplyContext, render
-from routing.assignment import DEFAULT_CAPACITY, WorkItem, why_not
+from routing.assignment import DEFAULT_CAPACITY, AgentState, WorkItem, why_not
 from settings import Config
 
 
@@ -398,10 +398,20 @@ def someone_could_take(session: Session, config: Config, case: Case) -> bool:
     case already held, the agent holding it)? The same rules as taking it (`why_not`), except
     the load: an agent whose chats are full now frees a slot when one ends, which is what the
     queue is for."""
-    item = WorkItem(case.department_id, case.service_code, case.language, case.channel)
+    item = _work_item(case)
     return any(why_not(replace(agent, load={}), item) is None
                for agent in agent_states(session, config, case.department_id)
                if case.assigned_user_id in (None, agent.user_id))
+
+
+def cannot_take(agent: AgentState, case: Case) -> str:
+    """Why this agent can never take the case's chat ("" if they can, or only need to be
+    available or to end a chat first)."""
+    return why_not(replace(agent, presence="available", load={}), _work_item(case)) or ""
+
+
+def _work_item(case: Case) -> WorkItem:
+    return WorkItem(case.department_id, case.service_code, case.language, case.channel)
 
 
 def _article_text(article: KbArticle, version: KbArticleVersion) -> ArticleText:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import col, or_, select
+from sqlmodel import Session, col, or_, select
 
+from caseboard.assignment import agent_states
 from caseboard.models import Case, User
 from caseboard.services import Services
 from channels.webchat import survey, tokens
 from channels.webchat.bus import ChatBus
 from channels.webchat.feed import ChatFeed
-from channels.webchat.flows import ChatFlows, chat_capacity
+from channels.webchat.flows import ChatFlows, cannot_take, chat_capacity
 from channels.webchat.models import ChatSession, ChatStatus
 from channels.webchat.store import ChatStore, is_typing, typing_seconds_left
 from channels.webchat.survey import ChatSurveys
@@ -71,15 +72,14 @@ class ChatService:
                 col(ChatSession.agent_user_id) == user.id,
                 col(ChatSession.status) == ChatStatus.LIVE)
                 .order_by(col(ChatSession.taken_at))).scalars())
-            # A push department's assigner may already have given the chat's case to
-            # someone: then only that agent sees it waiting.
-            waiting = list(session.execute(
-                select(ChatSession).join(Case, col(Case.id) == col(ChatSession.case_id))
-                .where(col(ChatSession.status) == ChatStatus.QUEUED,
-                       col(ChatSession.department_id).in_(departments),
-                       or_(col(Case.assigned_user_id).is_(None),
-                           col(Case.assigned_user_id) == user.id))
-                .order_by(col(ChatSession.queued_at)).limit(50)).scalars())
+            queued = _queued_for(session, user, departments)
+            waiting = [chat for chat, _ in queued]
+            # A chat in a language I do not speak (another department's, a service I do not
+            # handle) is shown with the reason instead of a "Take chat" that is refused.
+            me = next((a for a in agent_states(session, self.services.config)
+                       if a.user_id == user.id), None) if queued else None
+            refusals = {chat.id: cannot_take(me, case) if me is not None
+                        else "only active agents can take chats" for chat, case in queued}
             references = dict(session.execute(select(Case.id, Case.reference).where(
                 col(Case.id).in_([c.case_id for c in mine + waiting if c.case_id]))).all())
         def view(chat: ChatSession) -> dict[str, Any]:
@@ -89,6 +89,20 @@ class ChatService:
                     "queued_at": chat.queued_at.isoformat() if chat.queued_at else "",
                     "citizen_typing": is_typing(chat.citizen_typing_at),
                     "citizen_typing_seconds": typing_seconds_left(chat.citizen_typing_at)}
-        return {"mine": [view(c) for c in mine], "waiting": [view(c) for c in waiting],
+        return {"mine": [view(c) for c in mine],
+                "waiting": [{**view(c), "cannot_take": refusals[c.id]} for c in waiting],
                 "capacity": chat_capacity(self.services.config.assignment_capacity, user),
                 "presence": user.presence}
+
+
+def _queued_for(session: Session, user: User, departments: set[str]
+                ) -> list[tuple[ChatSession, Case]]:
+    """The chats waiting in these departments, with their cases. A push department's assigner
+    may already have given the chat's case to someone: then only that agent sees it waiting."""
+    rows = session.execute(
+        select(ChatSession, Case).join(Case, col(Case.id) == col(ChatSession.case_id))
+        .where(col(ChatSession.status) == ChatStatus.QUEUED,
+               col(ChatSession.department_id).in_(departments),
+               or_(col(Case.assigned_user_id).is_(None), col(Case.assigned_user_id) == user.id))
+        .order_by(col(ChatSession.queued_at)).limit(50))
+    return [(chat, case) for chat, case in rows]

@@ -91,11 +91,15 @@
       var item = el("li", {});
       item.appendChild(el("strong", {}, chat.name || "Citizen"));
       item.appendChild(document.createTextNode(" (" + chat.reference + ", " + chat.department + "): " + chat.question + " "));
-      var take = el("button", {type: "button", "class": "take"}, "Take chat");
-      take.addEventListener("click", function () {
-        post("/" + chat.id + "/take").then(refresh).catch(function (err) { say(err.message); });
-      });
-      item.appendChild(take);
+      if (chat.cannot_take) {
+        item.appendChild(el("em", {"class": "cannot-take"}, "Not for you: " + chat.cannot_take + "."));
+      } else {
+        var take = el("button", {type: "button", "class": "take"}, "Take chat");
+        take.addEventListener("click", function () {
+          post("/" + chat.id + "/take").then(refresh).catch(function (err) { say(err.message); });
+        });
+        item.appendChild(take);
+      }
       waiting.appendChild(item);
     });
     var live = {};

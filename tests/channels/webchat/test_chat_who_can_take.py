@@ -145,3 +145,23 @@ def test_a_queued_chat_stays_queued_while_an_agent_who_could_take_it_is_there(
         .get_json()["state"]["status"] == "queued"
     for _ in range(3):
         assert citizen.history()["state"]["status"] == "queued"
+
+
+def test_an_agent_sees_why_they_cannot_take_a_waiting_chat_instead_of_being_refused(
+        app: Flask, client: FlaskClient, services: Services) -> None:
+    _bob(services, languages=("en",))
+    with services.database.write() as session:
+        auth.create_user(session, "xi", "agent", PASSWORD, display_name="Xi",
+                         departments=("waste",), languages=("zh",))
+        set_presence(session, "xi", "available", "xi")
+    chinese, english = Citizen(client, name="王芳", language="zh"), Citizen(client, name="Ann")
+    for citizen, text in ((chinese, BINS_ZH), (english, BINS_EN)):
+        assert citizen.post("/handover", text=text, client_id="q1") \
+            .get_json()["state"]["status"] == "queued"
+    bob, _ = sign_in(app, "bob")
+    xi, _ = sign_in(app, "xi")
+    seen = {name: {w["name"]: w["cannot_take"]
+                   for w in agent.get("/board/chats/state").get_json()["waiting"]}
+            for name, agent in (("bob", bob), ("xi", xi))}
+    assert seen == {"bob": {"王芳": "bob does not speak zh", "Ann": ""},
+                    "xi": {"王芳": "", "Ann": "xi does not speak en"}}
