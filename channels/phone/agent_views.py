@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from caseboard.board_queues import visible_departments
 from caseboard.identity import normalise_phone
 from caseboard.models import User
 from caseboard.services import current_services
@@ -18,12 +19,18 @@ agents_bp = Blueprint("phone_agents", __name__)
 
 def calls_page(user: User, number: str | None = None, error: str = "",
                status: int = 200) -> ResponseReturnValue:
-    """/board/calls: callers waiting per department, the call-backs to make, my number."""
+    """/board/calls: callers waiting in the departments this user may see (supervisors and
+    admins: all), the call-backs to make, my number."""
     services = current_services()
     names = {d.id: d.name.get("en", d.id) for d in services.config.departments}
     if number is None:
         number = connect.number_of(services, user.username)
-    return render_template("phone/calls.html", waiting=calls.waiting_per_department(services),
+    with services.database.read() as session:
+        visible = visible_departments(session, user)  # None: every department
+    waiting = {department: rows
+               for department, rows in calls.waiting_per_department(services).items()
+               if visible is None or department in visible}
+    return render_template("phone/calls.html", user=user, waiting=waiting,
                            tasks=callbacks.open_tasks(services, user), names=names,
                            number=number, error=error, me=user.username), status
 
