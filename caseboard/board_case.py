@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import unicodedata
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 from flask import (
     Blueprint,
@@ -56,7 +58,9 @@ def _case(session: Session, reference: str) -> Case:
 def _draft() -> replies.Draft:
     form = request.form
     article = form.get("insert") or form.get("article", "")
-    return replies.Draft(channel=form.get("channel", ""), text=form.get("text", ""),
+    # "email:ann@mail.example" (the Send by list), or a bare channel for its first address.
+    channel, _, recipient = form.get("channel", "").partition(":")
+    return replies.Draft(channel=channel, recipient=recipient, text=form.get("text", ""),
                          article=article, form_token=form.get("form_token", ""),
                          version=form.get("version", ""),
                          previewed=form.get("previewed", ""))
@@ -82,17 +86,21 @@ def _page(reference: str, *, status: int = 200, error: str = "",
                                     services.config["time_limits.at_risk_fraction"]),
             audit=case_view.audit_trail(session, case),
             viewers=case_view.other_viewers(session, case, user, now),
-            related=case_view.related(session, case),
+            related=case_view.related(session, case, user),
             assignee=session.get(User, case.assigned_user_id) if case.assigned_user_id else None,
             departments=list(session.execute(select(Department).where(
                 col(Department.active)).order_by(col(Department.id))).scalars()),
         )
     suggestions = services.kb.suggest_for_case(first_in, case.language or None,
                                                case.department_id)
-    draft = draft or replies.Draft(channel=targets[0].channel if targets else "", text="")
+    draft = draft or replies.Draft(channel=targets[0].channel if targets else "", text="",
+                                   recipient=targets[0].recipient if targets else "")
+    selected = replies.chosen_target(targets, draft.channel, draft.recipient)
     return render_template(
         "board/case.html", **context, targets=targets, suggestions=suggestions, draft=draft,
-        rendering=rendering, previewed=replies.digest(rendering) if rendering else "",
+        selected=selected, rendering=rendering,
+        previewed=replies.digest(rendering, selected.recipient if selected else "")
+        if rendering else "",
         error=error, note=note, changes=changes or [],
         form_token=secrets.token_urlsafe(24), version=case.updated_at.isoformat(),
         status_actions=[a for a in workflow.allowed_actions(case.status)
@@ -303,6 +311,8 @@ def link(reference: str) -> ResponseReturnValue:
         other = case_by_reference(session, other_ref) if other_ref else None
         if other is None:
             raise merge.CaseActionError(f"there is no case {other_ref or '(none given)'}")
+        if not case_view.may_see(session, user, other):  # as merge: 403, nothing written
+            abort(403, f"{other.reference} belongs to a department you do not work for.")
         (merge.unlink if remove else merge.link)(session, case, other, user.username)
         return None
 
@@ -354,16 +364,29 @@ def attachment(reference: str, sha256: str) -> ResponseReturnValue:
     kind = found.content_type if found else "image/png"
     inline = kind in INLINE_TYPES
     response = Response(data, mimetype=kind if inline else "application/octet-stream")
-    name = (found.filename if found else f"scan-{sha256[:12]}.png").replace('"', "")
-    disposition = "inline" if inline else "attachment"
-    response.headers["Content-Disposition"] = f'{disposition}; filename="{_ascii(name)}"'
+    name = found.filename if found else f"scan-{sha256[:12]}.png"
+    response.headers["Content-Disposition"] = _disposition(
+        "inline" if inline else "attachment", name)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
 
 
+def _disposition(kind: str, name: str) -> str:
+    """An ASCII filename for old clients and the real one as RFC 5987 filename* (a Chinese
+    or accented name survives the download)."""
+    fallback = _ascii(name)
+    value = f'{kind}; filename="{fallback}"'
+    if name and fallback != name:
+        value += f"; filename*=UTF-8''{quote(name, safe='')}"
+    return value
+
+
 def _ascii(name: str) -> str:
-    return "".join(c if 32 <= ord(c) < 127 and c not in '\\";' else "_" for c in name) or "file"
+    plain = unicodedata.normalize("NFKD", name)  # "café" → "cafe" rather than "caf_"
+    plain = "".join(c for c in plain if not unicodedata.combining(c))
+    return "".join(c if 32 <= ord(c) < 127 and c not in '\\";' else "_"
+                   for c in plain) or "file"
 
 
 def _is_scan(session: Session, case: Case, sha256: str) -> bool:

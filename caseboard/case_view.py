@@ -216,8 +216,9 @@ def mark_viewing(session: Session, case: Case, user: User, now: dt.datetime) -> 
         session.add(CaseViewer(case_id=case.id or 0, user_id=user.id or 0, seen_at=now))
 
 
-def related(session: Session, case: Case) -> dict[str, Any]:
-    """Linked cases, the case this one follows up, and merges in and out."""
+def related(session: Session, case: Case, user: User | None = None) -> dict[str, Any]:
+    """Linked cases, the case this one follows up, and merges in and out; `hidden` holds the
+    ids of those the user may not open (shown by reference only, never their subject)."""
     links = session.execute(select(CaseLink).where(sa.or_(
         col(CaseLink.case_id) == case.id, col(CaseLink.other_case_id) == case.id))).scalars()
     linked_ids = [lk.other_case_id if lk.case_id == case.id else lk.case_id for lk in links]
@@ -229,7 +230,9 @@ def related(session: Session, case: Case) -> dict[str, Any]:
     if case.parent_case_id:
         ids.add(case.parent_case_id)
     refs = {c.id: c for c in session.execute(select(Case).where(col(Case.id).in_(ids))).scalars()}
+    hidden = {i for i, c in refs.items() if user is not None and not may_see(session, user, c)}
     return {
+        "hidden": hidden,
         "links": [refs[i] for i in linked_ids if i in refs],
         "parent": refs.get(case.parent_case_id or 0),
         "merged_into": next((refs[m.target_case_id] for m in merges

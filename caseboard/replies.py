@@ -14,9 +14,18 @@ from dataclasses import dataclass
 from sqlalchemy import exc
 from sqlmodel import Session, col, select
 
-from caseboard import audit, outbox, workflow
+from caseboard import audit, outbox, satisfaction, workflow
 from caseboard.case_models import FormSubmission
-from caseboard.models import Case, CaseStatus, Citizen, CitizenIdentity, Message, User, utcnow
+from caseboard.models import (
+    AuditEvent,
+    Case,
+    CaseStatus,
+    Citizen,
+    CitizenIdentity,
+    Message,
+    User,
+    utcnow,
+)
 from caseboard.timelimits import BusinessCalendar
 from knowledge_base.render import render
 from knowledge_base.render_sms import count_sms
@@ -50,36 +59,103 @@ class ReplyTarget:
     channel: str
     recipient: str
 
+    @property
+    def value(self) -> str:
+        """The form's value for this target: "channel:recipient"."""
+        return f"{self.channel}:{self.recipient}"
+
+
+# The reply channel of a sender identity's kind (the latest contact's sender picks one).
+_KIND_CHANNEL = {"email": "email", "phone": "sms", "chat": "webchat", "address": "letter"}
+
 
 def reply_targets(session: Session, case: Case) -> list[ReplyTarget]:
-    """Every channel the citizen can be answered on, the case's own channel first."""
-    identities = session.execute(select(CitizenIdentity.kind, CitizenIdentity.value).where(
-        col(CitizenIdentity.citizen_id) == case.citizen_id)
-        .order_by(col(CitizenIdentity.id))).all()
-    first: dict[str, str] = {}
-    for kind, value in identities:
-        first.setdefault(kind, value)
+    """Every channel and address the citizen can be answered on, the one to pre-select first.
+
+    Channels: the case's own, then the one the citizen asked to be answered on (their
+    preferred channel), then the one the case's latest contact came from, then the others.
+    Addresses of one kind: the one the case's latest contact came from, then the newest (a
+    citizen who writes from a new address has usually left the old one). A chat the citizen
+    is no longer in cannot reach them: it is not offered at all.
+    """
     citizen = session.get(Citizen, case.citizen_id)
-    if citizen is not None and citizen.address.strip():  # a postal address reaches them too
-        first.setdefault("address", citizen.address)
-    order = sorted(REPLY_CHANNELS, key=lambda ch: (ch != case.channel, ch))
-    return [ReplyTarget(ch, first[REPLY_CHANNELS[ch]]) for ch in order
-            if REPLY_CHANNELS[ch] in first]
+    latest = session.execute(select(Message.sender).where(
+        col(Message.case_id) == case.id, col(Message.direction) == "in")
+        .order_by(col(Message.id).desc()).limit(1)).scalar_one_or_none() or ""
+    rows = session.execute(select(CitizenIdentity.kind, CitizenIdentity.value).where(
+        col(CitizenIdentity.citizen_id) == case.citizen_id)
+        .order_by(col(CitizenIdentity.id).desc())).all()
+    addresses: dict[str, list[str]] = {}
+    for kind, value in rows:
+        addresses.setdefault(kind, []).append(value)
+    postal = citizen.address if citizen is not None else ""
+    if postal.strip() and postal not in addresses.get("address", []):  # by letter too
+        addresses.setdefault("address", []).append(postal)
+    latest_kind = ""
+    for kind, values in addresses.items():
+        values.sort(key=lambda value: not _same_address(value, latest))  # stable: newest next
+        if values and _same_address(values[0], latest) and not latest_kind:
+            latest_kind = kind
+    if "chat" in addresses:
+        addresses["chat"] = _chats_in_use(session, case, addresses["chat"])
+    lead = [case.channel, citizen.preferred_channel if citizen else "",
+            _KIND_CHANNEL.get(latest_kind, "")]
+    order = sorted(REPLY_CHANNELS, key=lambda ch: (lead.index(ch) if ch in lead else 3, ch))
+    return [ReplyTarget(ch, value) for ch in order
+            for value in addresses.get(REPLY_CHANNELS[ch], [])]
+
+
+def _same_address(value: str, sender: str) -> bool:
+    """Is this identity the sender of a message (stored as the contact gave it)?"""
+    sender = sender.strip()
+    if not sender:
+        return False
+    if value in (sender, sender.lower()):
+        return True
+    # A phone number as typed ("07700 900321") against its E.164 identity (+447700900321).
+    digits = "".join(c for c in sender if c.isdigit()).lstrip("0")
+    return (value.startswith("+") and len(digits) >= 6
+            and not any(c.isalpha() or c == "@" for c in sender)
+            and value.endswith(digits))
+
+
+def _chats_in_use(session: Session, case: Case, chats: list[str]) -> list[str]:
+    """The chats the citizen is still in: the channel's own check (registered by the web
+    chat), less the chats whose end is on one of the citizen's cases (an ended chat refuses
+    every reply, even in the moments after its end when the channel may still ask there)."""
+    alive = [chat for chat in chats if satisfaction.still_reachable(session, "webchat", chat)]
+    if not alive:
+        return []
+    ended = {str((details or {}).get("chat_session") or "") for details in session.execute(
+        select(AuditEvent.details).join(Case, col(Case.id) == col(AuditEvent.case_id)).where(
+            col(Case.citizen_id) == case.citizen_id,
+            col(AuditEvent.action) == "chat_ended")).scalars()}
+    return [chat for chat in alive if chat not in ended]
+
+
+def chosen_target(targets: list[ReplyTarget], channel: str,
+                  recipient: str = "") -> ReplyTarget | None:
+    """The target the form names; with no recipient, the first one of that channel."""
+    wanted = " ".join(recipient.split())
+    return next((t for t in targets if t.channel == channel
+                 and (not wanted or " ".join(t.recipient.split()) == wanted)), None)
 
 
 @dataclass(frozen=True)
 class Draft:
     channel: str
     text: str
+    recipient: str = ""  # empty: the channel's first address (see reply_targets)
     article: str = ""  # "slug:language" or empty
     form_token: str = ""
     version: str = ""  # the case's updated_at when the page was loaded
     previewed: str = ""  # digest of the preview the agent saw (see digest())
 
 
-def digest(rendering: Rendering) -> str:
-    """What the citizen would get, in one value: Send refuses anything but the preview."""
-    parts = (rendering.channel, rendering.subject or "", rendering.text,
+def digest(rendering: Rendering, recipient: str = "") -> str:
+    """What the citizen would get, and where, in one value: Send refuses anything but the
+    preview."""
+    parts = (rendering.channel, recipient, rendering.subject or "", rendering.text,
              str(rendering.article_version))
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:32]
 
@@ -108,8 +184,7 @@ def article_text(kb: KnowledgeBase, value: str, help_base: str) -> ArticleText |
 def preview(session: Session, kb: KnowledgeBase, case: Case, user: User, draft: Draft,
             administration: str, help_base: str) -> Rendering:
     """Exactly what the citizen gets on the chosen channel."""
-    if draft.channel not in {t.channel for t in reply_targets(session, case)}:
-        raise ReplyError(f"the citizen cannot be reached by {draft.channel}")
+    target_of(session, case, draft)
     if len(draft.text) > MAX_REPLY_CHARS:
         raise ReplyError(f"the reply is too long ({len(draft.text)} characters; at most "
                          f"{MAX_REPLY_CHARS})")
@@ -127,6 +202,18 @@ def preview(session: Session, kb: KnowledgeBase, case: Case, user: User, draft: 
     if not draft.text.strip():
         raise ReplyError("write a reply or insert an article")
     return _plain(draft.channel, case, context)
+
+
+def target_of(session: Session, case: Case, draft: Draft) -> ReplyTarget:
+    """Where the draft goes; refused unless it is one of the citizen's reply targets now."""
+    targets = reply_targets(session, case)
+    target = chosen_target(targets, draft.channel, draft.recipient)
+    if target is None:
+        if draft.recipient and any(t.channel == draft.channel for t in targets):
+            raise ReplyError(f"the citizen cannot be reached at {draft.recipient} by "
+                             f"{draft.channel}")
+        raise ReplyError(f"the citizen cannot be reached by {draft.channel}")
+    return target
 
 
 def _plain(channel: str, case: Case, context: ReplyContext) -> Rendering:
@@ -165,9 +252,9 @@ def send(session: Session, kb: KnowledgeBase, case: Case, user: User, draft: Dra
     if draft.version != case.updated_at.isoformat():
         raise StaleCaseError("this case changed since you opened it: look again, then send")
     rendering = preview(session, kb, case, user, draft, administration, help_base)
-    if draft.previewed != digest(rendering):
+    target = target_of(session, case, draft)
+    if draft.previewed != digest(rendering, target.recipient):
         raise PreviewChanged(rendering)
-    target = next(t for t in reply_targets(session, case) if t.channel == draft.channel)
     message = Message(case_id=case.id or 0, direction="out", channel=draft.channel,
                       sender=user.username, subject=rendering.subject or "",
                       text=rendering.text, language=case.language, delivery_status="queued",

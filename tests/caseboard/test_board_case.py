@@ -3,11 +3,14 @@ transfer and return, collision warning, files by hash, and bad input changing no
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 
 from flask.testing import FlaskClient
 from sqlmodel import col, select
+from werkzeug.http import parse_options_header
 
+from caseboard.case_models import CaseLink
 from caseboard.contacts import IncomingAttachment
 from caseboard.models import AuditEvent, Message
 from caseboard.services import Services
@@ -171,7 +174,6 @@ def test_attachments_download_by_hash_and_never_run(services: Services, alice: C
     other = new_case(services, external_id="<other@x>", email="zaphod@mail.example")
     page = alice.get(f"/board/case/{reference}").get_data(as_text=True)
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
-    import hashlib
     digest = hashlib.sha256(b"<script>alert(1)</script>").hexdigest()
     answer = alice.get(f"/board/case/{reference}/file/{digest}")
     assert answer.status_code == 200 and answer.data == b"<script>alert(1)</script>"
@@ -219,3 +221,55 @@ def test_call_recordings_and_letter_scans_on_the_timeline(services: Services,
     answer = alice.get(scan_url)
     assert answer.status_code == 200 and answer.mimetype == "image/png"
     assert answer.headers["Content-Disposition"].startswith("inline;")
+
+
+def test_a_chinese_attachment_name_survives_the_download(services: Services,
+                                                         alice: Client) -> None:
+    files = (IncomingAttachment("说明 文件.txt", "text/plain", "请看附件".encode()),
+             IncomingAttachment("café.txt", "text/plain", b"menu"),
+             IncomingAttachment("plain.txt", "text/plain", b"plain"))
+    reference = new_case(services, attachments=files)
+    names = {}
+    for data in (f.data for f in files):
+        answer = alice.get(f"/board/case/{reference}/file/{hashlib.sha256(data).hexdigest()}")
+        assert answer.status_code == 200 and answer.data == data
+        assert answer.mimetype == "application/octet-stream"  # still never shown inline
+        assert answer.headers["X-Content-Type-Options"] == "nosniff"
+        assert "sandbox" in answer.headers["Content-Security-Policy"]
+        header = answer.headers["Content-Disposition"]
+        assert header.isascii()
+        kind, options = parse_options_header(header)  # as a browser reads filename*
+        assert kind == "attachment"
+        names[data] = (options["filename"], header)
+    assert names["请看附件".encode()][0] == "说明 文件.txt"
+    assert 'filename="__ __.txt"' in names["请看附件".encode()][1]  # for old clients
+    assert names[b"menu"][0] == "café.txt" and 'filename="cafe.txt"' in names[b"menu"][1]
+    assert names[b"plain"][1] == 'attachment; filename="plain.txt"'
+
+
+def test_linking_to_another_departments_case_is_refused(services: Services,
+                                                         signed: Callable[[str], Client]
+                                                         ) -> None:
+    mine = new_case(services)
+    roads = new_case(services, external_id="<pothole@x>", email="ford@mail.example",
+                     subject="Secret pothole on Vogon Way", department="roads",
+                     text="A deep pothole on Vogon Way.")
+    alice = signed("alice")
+    page = alice.get(f"/board/case/{mine}").get_data(as_text=True)
+    answer = alice.post(f"/board/case/{mine}/link", data={
+        "csrf_token": form_value(page, "csrf_token"), "other": roads})
+    assert answer.status_code == 403
+    assert count(services, CaseLink) == 0
+    assert count(services, AuditEvent, case_id=case_row(services, roads).id,
+                 action="linked") == 0
+    shown = alice.get(f"/board/case/{mine}").get_data(as_text=True)
+    assert "Secret pothole" not in shown
+    bob = signed("bob")  # a supervisor sees both departments and may link them
+    page = bob.get(f"/board/case/{mine}").get_data(as_text=True)
+    assert bob.post(f"/board/case/{mine}/link", data={
+        "csrf_token": form_value(page, "csrf_token"), "other": roads}).status_code == 303
+    assert "Secret pothole" in bob.get(f"/board/case/{mine}").get_data(as_text=True)
+    shown = alice.get(f"/board/case/{mine}").get_data(as_text=True)
+    links = shown.split('id="links"', 1)[1].split("</ul>", 1)[0]
+    assert roads in links and "Secret pothole" not in links  # the reference, nothing more
+    assert f'href="/board/case/{roads}"' not in links

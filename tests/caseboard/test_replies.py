@@ -5,6 +5,7 @@ must not be written twice or sent on a case that changed meanwhile."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from flask.testing import FlaskClient
 from sqlmodel import col, select
@@ -192,3 +193,62 @@ def test_reply_edited_after_the_preview_is_previewed_again(services: Services,
     assert _replies(services) == []
     assert _send_from(alice, reference, shown, channel="email", text="Fixed tomorrow.") == 303
     assert "Fixed tomorrow." in _replies(services)[0].text
+
+
+def _send_by(page: str) -> tuple[str, list[str]]:
+    """The Send by list: the pre-selected value and every value offered."""
+    select_list = page.split('id="channel"', 1)[1].split("</select>", 1)[0]
+    values = re.findall(r'<option value="([^"]*)"', select_list)
+    chosen = re.findall(r'<option value="([^"]*)" selected', select_list)
+    assert len(chosen) == 1, select_list
+    return chosen[0], values
+
+
+def test_every_address_is_offered_and_the_latest_contacts_is_chosen(services: Services,
+                                                                    alice: Client) -> None:
+    new_case(services, email="old-address@example.org", phone="+447700900321")
+    reference = new_case(services, external_id="<new@x>", email="new-address@example.org",
+                         phone="07700 900321", subject="New address",
+                         text="My old email no longer works, please write to this one.")
+    page = alice.get(f"/board/case/{reference}").get_data(as_text=True)
+    chosen, offered = _send_by(page)
+    assert chosen == "email:new-address@example.org"  # where the citizen wrote from
+    assert "email:old-address@example.org" in offered  # still offered, not chosen
+    assert "sms:+447700900321" in offered
+    status, shown = _preview(alice, reference, channel=chosen, text="Noted, thank you.")
+    assert status == 200 and 'id="preview-recipient">new-address@example.org' in shown
+    assert _send_from(alice, reference, shown, channel=chosen, text="Noted, thank you.") == 303
+    status, shown = _preview(alice, reference, channel="email:old-address@example.org",
+                             text="A copy to your old address.")
+    assert status == 200
+    assert _send_from(alice, reference, shown, channel="email:old-address@example.org",
+                      text="A copy to your old address.") == 303
+    assert [i.recipient for i in _reply_items(services)] == [
+        "new-address@example.org", "old-address@example.org"]
+
+
+def test_an_address_the_citizen_does_not_have_is_refused(services: Services,
+                                                          alice: Client) -> None:
+    reference = new_case(services)
+    status, page = _preview(alice, reference, channel="email:mallory@evil.example", text="Hi")
+    assert status == 400 and "cannot be reached at mallory@evil.example by email" in page
+    status, page = _preview(alice, reference, channel="email", text="Hi")  # its first address
+    assert status == 200
+    assert _send_from(alice, reference, page, channel="email:mallory@evil.example",
+                      text="Hi") == 400
+    assert _replies(services) == []
+
+
+def test_a_preview_for_one_address_does_not_send_to_another(services: Services,
+                                                            alice: Client) -> None:
+    new_case(services, email="old-address@example.org", phone="+447700900321")
+    reference = new_case(services, external_id="<two@x>", email="new-address@example.org",
+                         phone="+447700900321")
+    _, shown = _preview(alice, reference, channel="email:new-address@example.org", text="Hi")
+    answer = alice.post(f"/board/case/{reference}/reply", data={
+        "csrf_token": form_value(shown, "csrf_token"),
+        "form_token": form_value(shown, "form_token"), "version": form_value(shown, "version"),
+        "previewed": form_value(shown, "previewed"),
+        "channel": "email:old-address@example.org", "text": "Hi"})
+    assert answer.status_code == 409  # previewed for new-address: look at the preview again
+    assert _replies(services) == []
