@@ -25,7 +25,12 @@ LEASE_SECONDS = 300
 
 
 class RetryableSendError(Exception):
-    """The channel is unreachable for now (relay down, HTTP 5xx, timeout): try again later."""
+    """The channel is unreachable for now (relay down, HTTP 5xx, timeout): try again later;
+    not before `not_before` when the transport knows (a survey call waits for opening hours)."""
+
+    def __init__(self, *args: object, not_before: dt.datetime | None = None) -> None:
+        super().__init__(*args)
+        self.not_before = not_before
 
 
 class PermanentSendError(Exception):
@@ -82,8 +87,8 @@ class Dispatcher:
         claimed = self._claim(now)
         if claimed is None:
             return False
-        outcome, detail = self._deliver(claimed)
-        self._record(claimed, outcome, detail, utcnow())
+        outcome, detail, not_before = self._deliver(claimed)
+        self._record(claimed, outcome, detail, utcnow(), not_before)
         return True
 
     def _claim(self, now: dt.datetime) -> OutgoingMessage | None:
@@ -109,27 +114,28 @@ class Dispatcher:
             return OutgoingMessage(item.id, item.case_id, item.message_id, item.channel,
                                    item.recipient, item.kind, dict(item.payload))
 
-    def _deliver(self, message: OutgoingMessage) -> tuple[str, str]:
+    def _deliver(self, message: OutgoingMessage) -> tuple[str, str, dt.datetime | None]:
         transport = self.transports.get(message.channel)
         if transport is None:
-            return "retry", f"no transport for channel {message.channel}"
+            return "retry", f"no transport for channel {message.channel}", None
         try:
-            return "sent", transport(message) or ""
+            return "sent", transport(message) or "", None
         except PermanentSendError as error:
-            return "failed", str(error) or type(error).__name__
+            return "failed", str(error) or type(error).__name__, None
         except RetryableSendError as error:
-            return "retry", str(error) or type(error).__name__
+            return "retry", str(error) or type(error).__name__, error.not_before
         except Exception as error:  # an unexpected bug in a transport must not stop the loop
             log.exception("transport for %s crashed", message.channel)
-            return "retry", f"{type(error).__name__}: {error}"
+            return "retry", f"{type(error).__name__}: {error}", None
 
     def _record(self, message: OutgoingMessage, outcome: str, detail: str,
-                now: dt.datetime) -> None:
+                now: dt.datetime, not_before: dt.datetime | None = None) -> None:
         with self.database.write() as session:
             item = session.get(OutboxItem, message.outbox_id)
             if item is None:
                 return
-            if outcome == "retry" and item.attempts >= self.max_attempts:
+            # A transport that says when to try again is waiting, not failing: not counted.
+            if outcome == "retry" and item.attempts >= self.max_attempts and not not_before:
                 outcome = "failed"
             if outcome == "sent":
                 item.status, item.sent_at, item.last_error = "sent", now, ""
@@ -137,7 +143,8 @@ class Dispatcher:
                 item.status, item.last_error = "failed", detail
             else:
                 item.last_error = detail
-                item.next_attempt_at = now + dt.timedelta(seconds=_backoff(item.attempts))
+                item.next_attempt_at = max(now + dt.timedelta(seconds=_backoff(item.attempts)),
+                                           not_before or now)
             if item.message_id is not None:
                 _update_message(session, item.message_id, outcome, detail)
 

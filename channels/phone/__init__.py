@@ -29,7 +29,8 @@ def init_channel(app: Any, services: Services) -> None:
     register_transport("sms", SmsTransport(services.config, services.database, "sms"))
     register_transport("whatsapp", SmsTransport(services.config, services.database,
                                                 "whatsapp"))
-    register_transport("phone", SurveyCallTransport(services.config, services.database))
+    register_transport("phone", SurveyCallTransport(services.config, services.database,
+                                                    services.calendar))
     register_waiting_now("phone", calls_on_hold)  # the dashboard's "calls waiting now"
     app.register_blueprint(bp)
     app.register_blueprint(survey_bp)

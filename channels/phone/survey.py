@@ -6,6 +6,9 @@ signed token from caseboard.satisfaction) and its status callback .../status. Th
 once, asks again once after silence or a wrong key, then says goodbye; a score is stored only
 through caseboard.satisfaction.record_score (first answer counts, a low score reopens the
 case). A busy or unanswered call is tried once more an hour of working time later.
+Nobody is called outside the administration's opening hours: the survey sender queues the call
+for the next opening, and a call that comes due after closing all the same (a retry, a
+dispatcher that was stopped) is put back until then.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from caseboard.models import Message, OutboxItem, utcnow
 from caseboard.outbox import OutgoingMessage, PermanentSendError, RetryableSendError
 from caseboard.services import Services
 from caseboard.supervisor_models import Survey
+from caseboard.timelimits import BusinessCalendar
 from channels.phone.errors import rest_errors
 from channels.phone.rest import rest_client
 from settings import Config
@@ -74,9 +78,11 @@ def score_from(digits: str, speech: str) -> int | None:
 class SurveyCallTransport:
     """Outbox transport for channel "phone": only survey questions travel this way."""
 
-    def __init__(self, config: Config, database: Database) -> None:
+    def __init__(self, config: Config, database: Database,
+                 calendar: BusinessCalendar | None = None) -> None:
         self.config = config
         self.database = database
+        self.calendar = calendar or BusinessCalendar.from_config(config)
         self.calls_dir = config.data_dir / "outbox-calls"
         self._client: Client | None = None
 
@@ -89,6 +95,10 @@ class SurveyCallTransport:
         token = str(message.payload.get("token") or "")
         if satisfaction.survey_id_from(satisfaction.signing_key(self.config), token) is None:
             raise PermanentSendError("the survey token is missing or not ours")
+        now = utcnow()
+        if not self.calendar.is_working_time(now):
+            raise RetryableSendError("the administration is closed: survey calls wait for "
+                                     "opening hours", not_before=self.calendar.next_opening(now))
         if not self.config["twilio.account_sid"]:
             sid = self._write_file(message, number, token)
         else:

@@ -15,7 +15,7 @@ from sqlmodel import col, select
 
 from caseboard import workflow
 from caseboard.contacts import InboundContact, Sender
-from caseboard.models import AuditEvent, Case, CaseStatus, Message, OutboxItem, utcnow
+from caseboard.models import AuditEvent, Case, CaseStatus, Message, OutboxItem
 from caseboard.satisfaction import SurveySender
 from caseboard.services import Services
 from caseboard.supervisor_models import SupervisorAlert, Survey
@@ -47,6 +47,22 @@ def app_made(phone_app: Flask) -> Flask:
     return phone_app
 
 
+# Monday 7 December 2026 in London (GMT): open 08:00-18:00.
+OPEN = dt.datetime(2026, 12, 7, 10, 0, tzinfo=dt.UTC)
+EVENING = dt.datetime(2026, 12, 7, 19, 30, tzinfo=dt.UTC)
+NIGHT = dt.datetime(2026, 12, 7, 22, 48, tzinfo=dt.UTC)
+NEXT_MORNING = dt.datetime(2026, 12, 8, 8, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch: pytest.MonkeyPatch) -> list[dt.datetime]:
+    """The moment the survey call's transport and callbacks see (calls only in opening
+    hours): Monday morning unless a test moves it."""
+    now = [OPEN]
+    monkeypatch.setattr("channels.phone.survey.utcnow", lambda: now[0])
+    return now
+
+
 def resolved_call(services: Services, text: str = "Broken streetlight on Elm Road",
                   sid: str = "CA" + "1" * 32) -> int:
     result = services.intake.take(InboundContact(
@@ -61,14 +77,8 @@ def resolved_call(services: Services, text: str = "Broken streetlight on Elm Roa
     return result.case_id
 
 
-def open_now(services: Services) -> dt.datetime:
-    """Now, or the next opening if the administration is closed now: survey calls are only
-    placed in opening hours, and these tests must not depend on the hour they run at."""
-    return services.calendar.next_opening(utcnow())
-
-
-def survey_call_item(services: Services, now: dt.datetime | None = None) -> OutboxItem:
-    SurveySender(services.database, services.config).step(now or open_now(services))
+def survey_call_item(services: Services, now: dt.datetime = OPEN) -> OutboxItem:
+    SurveySender(services.database, services.config).step(now)
     with services.database.read() as session:
         return session.execute(select(OutboxItem).where(
             col(OutboxItem.kind) == "survey")).scalar_one()
@@ -78,18 +88,12 @@ def placed(services: Services, api: RecordingApi) -> str:
     """The survey call placed; returns its token."""
     item = survey_call_item(services)
     assert item.channel == "phone" and item.recipient == CITIZEN
-    assert services.dispatcher.send_one(open_now(services)) is True
+    assert services.dispatcher.send_one(OPEN) is True
     return str(item.payload["token"])
 
 
-# Monday 7 December 2026, 22:48 in London (GMT): the administration closed at 18:00 and
-# opens again at 08:00 on Tuesday.
-NIGHT = dt.datetime(2026, 12, 7, 22, 48, tzinfo=dt.UTC)
-NEXT_MORNING = dt.datetime(2026, 12, 8, 8, 0, tzinfo=dt.UTC)
-
-
 def test_a_case_resolved_at_night_is_called_at_the_next_opening_not_at_once(
-        phone_services: Services, twilio_api: RecordingApi) -> None:
+        phone_services: Services, twilio_api: RecordingApi, clock: list[dt.datetime]) -> None:
     case_id = resolved_call(phone_services)
     item = survey_call_item(phone_services, now=NIGHT)
     assert item.next_attempt_at == NEXT_MORNING
@@ -97,6 +101,7 @@ def test_a_case_resolved_at_night_is_called_at_the_next_opening_not_at_once(
     assert dispatcher.send_one(NIGHT + dt.timedelta(seconds=1)) is False
     assert dispatcher.send_one(NEXT_MORNING - dt.timedelta(seconds=1)) is False
     assert twilio_api.requests == []  # nobody was rung at night
+    clock[0] = NEXT_MORNING
     assert dispatcher.send_one(NEXT_MORNING) is True
     [request] = twilio_api.requests
     assert request["form"]["To"] == CITIZEN
@@ -105,6 +110,29 @@ def test_a_case_resolved_at_night_is_called_at_the_next_opening_not_at_once(
             col(AuditEvent.case_id) == case_id,
             col(AuditEvent.action) == "survey_queued")).scalar_one()
     assert queued.details["not_before"] == NEXT_MORNING.isoformat()
+
+
+def test_a_call_that_comes_due_after_closing_waits_for_the_morning(
+        phone_services: Services, twilio_api: RecordingApi, clock: list[dt.datetime]) -> None:
+    """Queued in the morning, but the dispatcher only gets to it in the evening (it was
+    stopped until then): the call is put back, not placed, and not failed."""
+    resolved_call(phone_services)
+    item = survey_call_item(phone_services, now=OPEN)
+    dispatcher = phone_services.dispatcher
+    clock[0] = EVENING
+    assert dispatcher.send_one(EVENING) is True
+    assert twilio_api.requests == []
+    with phone_services.database.read() as session:
+        waiting = session.get(OutboxItem, item.id)
+    assert waiting is not None and waiting.status == "pending"
+    assert waiting.next_attempt_at >= NEXT_MORNING and "closed" in waiting.last_error
+    assert dispatcher.send_one(NIGHT) is False
+    clock[0] = NEXT_MORNING
+    assert dispatcher.send_one(waiting.next_attempt_at) is True
+    assert len(twilio_api.requests) == 1
+    with phone_services.database.read() as session:
+        sent = session.get(OutboxItem, item.id)
+    assert sent is not None and sent.status == "sent"
 
 
 def survey(services: Services) -> Survey:
@@ -283,17 +311,19 @@ class TestWithoutAccount:
                                                          phone_services: Services) -> None:
         resolved_call(phone_services)
         item = survey_call_item(phone_services)
-        assert phone_services.dispatcher.send_one(open_now(phone_services)) is True
+        assert phone_services.dispatcher.send_one(OPEN) is True
         written = Path(phone_services.config.data_dir / "outbox-calls" / f"{item.id}.json")
         planned = json.loads(written.read_text(encoding="utf-8"))
         assert planned["to"] == CITIZEN
         assert planned["url"] == f"/twilio/survey/{item.payload['token']}"
 
-    def test_no_call_is_written_at_night(self, phone_services: Services) -> None:
+    def test_no_call_is_written_at_night(self, phone_services: Services,
+                                         clock: list[dt.datetime]) -> None:
         resolved_call(phone_services)
         item = survey_call_item(phone_services, now=NIGHT)
         calls = Path(phone_services.config.data_dir / "outbox-calls")
         assert phone_services.dispatcher.send_one(NIGHT + dt.timedelta(seconds=1)) is False
         assert not calls.exists() or list(calls.iterdir()) == []
+        clock[0] = NEXT_MORNING
         assert phone_services.dispatcher.send_one(NEXT_MORNING) is True
         assert (calls / f"{item.id}.json").exists()
