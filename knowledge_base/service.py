@@ -22,7 +22,6 @@ from sqlmodel import Session, col, func, select
 from knowledge_base import articles, workflow
 from knowledge_base.articles import ArticleInput, Catalogue, ImportFailed, KbError
 from knowledge_base.models import (
-    ArticleStatus,
     KbArticle,
     KbArticleVersion,
     KbFeedback,
@@ -67,12 +66,22 @@ class PublishedArticle:
     translations: dict[str, str]  # language → slug
 
 
+class QuestionError(KbError):
+    """A question search cannot take; `reason` ("empty" or "too_long") lets a page say why
+    in its own language."""
+
+    def __init__(self, reason: str, message: str, length: int = 0, limit: int = 0) -> None:
+        super().__init__(message)
+        self.reason, self.length, self.limit = reason, length, limit
+
+
 def check_question(question: str, limit: int = MAX_QUESTION_CHARS) -> str:
     text = " ".join(str(question).split())
     if not text:
-        raise KbError("the question is empty")
+        raise QuestionError("empty", "the question is empty")
     if len(text) > limit:
-        raise KbError(f"the question is too long ({len(text)} characters; at most {limit})")
+        raise QuestionError("too_long", f"the question is too long ({len(text)} characters; "
+                            f"at most {limit})", len(text), limit)
     return text
 
 
@@ -95,7 +104,7 @@ class KnowledgeBase:
 
     def _current_stamp(self, session: Session) -> tuple[Any, ...]:
         newest = session.exec(select(func.max(KbArticle.updated_at))).one()
-        return (newest, dt.date.today())  # validity dates change at midnight too
+        return (newest, today())  # validity dates change at midnight too
 
     def index(self) -> SearchIndex:
         """The search index of the published articles, as fresh as the last change."""
@@ -205,14 +214,17 @@ class KnowledgeBase:
     # ------------------------------------------------------------------ reading
 
     def published(self, slug: str, language: str) -> PublishedArticle | None:
+        """The article as the public sees it today, on every channel; None when not shown."""
         with self.store.read() as session:
             article = _find(session, slug, language)
-            if article is None or article.status == ArticleStatus.ARCHIVED:
+            if article is None:
                 return None
-            version = workflow.current_version(session, article)
+            # The same rule as search (_documents): only a version valid today is shown.
+            day = today()
+            version = workflow.live_version(session, article, day)
             if version is None:
                 return None
-            return PublishedArticle(article, version, _translations(session, article))
+            return PublishedArticle(article, version, _translations(session, article, day))
 
     def versions(self, slug: str, language: str) -> list[KbArticleVersion]:
         with self.store.read() as session:
@@ -297,9 +309,10 @@ def _need(session: Session, slug: str, language: str) -> KbArticle:
     return article
 
 
-def _translations(session: Session, article: KbArticle) -> dict[str, str]:
-    linked = select(KbArticle).where(col(KbArticle.current_version).is_not(None),
-                                     col(KbArticle.status) != ArticleStatus.ARCHIVED)
+def _translations(session: Session, article: KbArticle, day: dt.date) -> dict[str, str]:
+    # Only translations the public can open today (a link must not lead to "not found").
+    live = workflow.live_numbers(day)
+    linked = select(KbArticle).join(live, live.c.article_id == col(KbArticle.id))
     ids = {article.translation_of_id} - {None}
     rows = session.exec(linked.where(
         (col(KbArticle.translation_of_id) == article.id) | col(KbArticle.id).in_(ids)
@@ -316,16 +329,18 @@ def _working_copy_line(article: KbArticle) -> dict[str, Any]:
             "keywords": article.keywords}
 
 
+def today() -> dt.date:
+    """The day validity dates are checked against."""
+    return dt.date.today()
+
+
 def _documents(session: Session) -> Iterator[Document]:
-    today = dt.date.today()
+    live = workflow.live_numbers(today())  # the version each article shows today, if any
     rows = session.exec(select(KbArticle, KbArticleVersion).join(
+        live, live.c.article_id == col(KbArticle.id)).join(
         KbArticleVersion, (col(KbArticleVersion.article_id) == col(KbArticle.id))
-        & (col(KbArticleVersion.number) == col(KbArticle.current_version))).where(
-        col(KbArticle.status) != ArticleStatus.ARCHIVED).order_by(col(KbArticle.id))).all()
+        & (col(KbArticleVersion.number) == live.c.number)).order_by(col(KbArticle.id))).all()
     for article, version in rows:
-        if (version.valid_from and version.valid_from > today) or \
-                (version.valid_until and version.valid_until < today):
-            continue
         assert article.id is not None
         yield Document(
             article.id, article.slug, article.language, article.department,
@@ -340,4 +355,5 @@ def catalogue_from(departments: Iterable[Any]) -> dict[str, Collection[str]]:
     return {d.id: frozenset(s.code for s in d.services) for d in departments}
 
 
-__all__ = ["ArticleInput", "ImportFailed", "KbError", "KnowledgeBase", "SearchOutcome"]
+__all__ = ["ArticleInput", "ImportFailed", "KbError", "KnowledgeBase", "QuestionError",
+           "SearchOutcome"]

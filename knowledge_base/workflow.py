@@ -2,12 +2,20 @@
 
 Editing a published article only changes its working copy (status back to draft); the public
 keeps seeing the current version until a supervisor or admin publishes the next one.
+
+What the public sees on a given day is decided here, once (`live_version`, `live_numbers`):
+the newest published version whose valid_from/valid_until dates include that day. A newer
+version that has expired or is not valid yet leaves the newest older one that is valid in
+place; with none, the article is not shown at all. Help pages, search and every channel's
+answer use this rule, so they always agree.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from knowledge_base.models import ArticleStatus, KbArticle, KbArticleVersion, utcnow
@@ -36,6 +44,38 @@ def current_version(session: Session, article: KbArticle) -> KbArticleVersion | 
     return session.exec(select(KbArticleVersion).where(
         col(KbArticleVersion.article_id) == article.id,
         col(KbArticleVersion.number) == article.current_version)).first()
+
+
+def _valid_on(day: dt.date) -> sa.ColumnElement[bool]:
+    valid_from, valid_until = col(KbArticleVersion.valid_from), col(KbArticleVersion.valid_until)
+    return sa.and_(valid_from.is_(None) | (valid_from <= day),
+                   valid_until.is_(None) | (valid_until >= day))
+
+
+def live_numbers(day: dt.date) -> sa.Subquery:
+    """(article_id, number): each article's version the public sees on `day`.
+
+    Archived articles and articles never published have none.
+    """
+    number = col(KbArticleVersion.number)
+    return (select(col(KbArticleVersion.article_id).label("article_id"),
+                   func.max(number).label("number"))
+            .join(KbArticle, col(KbArticle.id) == col(KbArticleVersion.article_id))
+            .where(col(KbArticle.status) != ArticleStatus.ARCHIVED,
+                   col(KbArticle.current_version).is_not(None),
+                   number <= col(KbArticle.current_version), _valid_on(day))
+            .group_by(col(KbArticleVersion.article_id))
+            .subquery("live_version"))
+
+
+def live_version(session: Session, article: KbArticle,
+                 day: dt.date) -> KbArticleVersion | None:
+    """The version of `article` the public sees on `day` (see the module's docstring)."""
+    live = live_numbers(day)
+    return session.exec(select(KbArticleVersion).join(
+        live, (live.c.article_id == col(KbArticleVersion.article_id))
+        & (live.c.number == col(KbArticleVersion.number))).where(
+        col(KbArticleVersion.article_id) == article.id)).first()
 
 
 def versions(session: Session, article: KbArticle) -> list[KbArticleVersion]:

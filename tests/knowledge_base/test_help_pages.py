@@ -99,3 +99,33 @@ def test_feedback_is_counted_per_article_and_needs_the_csrf_token(
     assert kb.feedback(found.article.id) == (2, 1)
     thanks = client.get(answer.location).get_data(as_text=True)
     assert "Thank you for your feedback." in thanks
+
+
+def test_chinese_page_says_everything_in_chinese(kb: KnowledgeBase, client: FlaskClient) -> None:
+    long = client.get("/help", query_string={"lang": "zh", "q": "树" * 2001})
+    text = long.get_data(as_text=True)
+    assert long.status_code == 200
+    assert "您的问题太长（2001个字符，最多2000个字符）" in text and "too long" not in text
+    empty = client.get("/help", query_string={"lang": "zh", "q": "  "}).get_data(as_text=True)
+    assert "请输入问题。" in empty
+    unknown = client.get("/help", query_string={"lang": "zh", "q": "法国的首都"})
+    assert "我们暂时没有合适的答案" in unknown.get_data(as_text=True)
+    english = client.get("/help", query_string={"q": "tree " * 500}).get_data(as_text=True)
+    assert "Your question is too long (2499 characters; at most 2000)" in english
+
+
+def test_error_pages_speak_the_page_language(kb: KnowledgeBase, client: FlaskClient) -> None:
+    missing = client.get("/help/zh/no-such-article")
+    assert missing.status_code == 404
+    assert "找不到该页面" in missing.get_data(as_text=True)
+    assert 'lang="zh-Hans"' in missing.get_data(as_text=True)
+    assert "Not Found" not in missing.get_data(as_text=True)
+    assert "We could not find that page" in client.get("/help/en/no-such").get_data(as_text=True)
+    token = _csrf(client.get("/help/zh/bulky-waste").get_data(as_text=True))
+    no_answer = client.post("/help/zh/bulky-waste/feedback", data={"csrf_token": token})
+    assert no_answer.status_code == 400
+    assert "请选择“有帮助”或“没有帮助”" in no_answer.get_data(as_text=True)
+    forged = client.post("/help/zh/bulky-waste/feedback",
+                         data={"csrf_token": "forged", "helpful": "yes"})
+    assert forged.status_code == 400
+    assert "无法处理该请求" in forged.get_data(as_text=True)
