@@ -26,9 +26,9 @@ def init_channel(app: Any, services: Services) -> None:
     from channels.phone.survey_views import survey_bp
     from channels.phone.views import bp
 
-    register_transport("sms", SmsTransport(services.config, services.database, "sms"))
-    register_transport("whatsapp", SmsTransport(services.config, services.database,
-                                                "whatsapp"))
+    for channel in ("sms", "whatsapp"):
+        register_transport(channel, SmsTransport(services.config, services.database, channel,
+                                                 services.calendar))
     register_transport("phone", SurveyCallTransport(services.config, services.database,
                                                     services.calendar))
     register_waiting_now("phone", calls_on_hold)  # the dashboard's "calls waiting now"

@@ -3,7 +3,9 @@
 With no twilio.account_sid (the demo) each SMS is written to data/outbox-sms/. Twilio's
 answers are mapped to retryable or permanent in errors.py. An opted-out number gets
 nothing, whatever the kind of message. Acknowledgements get an outbound Message row of their
-own (replies already have one), so delivery callbacks have somewhere to land.
+own (replies already have one), so delivery callbacks have somewhere to land. A satisfaction
+question comes due in opening hours (caseboard.satisfaction); one that is late all the same
+waits for the next opening: nobody is texted a survey at night.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from twilio.rest import Client
 from caseboard.db import Database
 from caseboard.models import Message, utcnow
 from caseboard.outbox import OutgoingMessage, PermanentSendError, RetryableSendError
+from caseboard.timelimits import BusinessCalendar
 from channels.phone import keywords, texts
 from channels.phone.errors import rest_errors
 from channels.phone.rest import rest_client
@@ -28,10 +31,12 @@ from settings import Config
 
 
 class SmsTransport:
-    def __init__(self, config: Config, database: Database, channel: str = "sms") -> None:
+    def __init__(self, config: Config, database: Database, channel: str = "sms",
+                 calendar: BusinessCalendar | None = None) -> None:
         self.config = config
         self.database = database
         self.channel = channel
+        self.calendar = calendar or BusinessCalendar.from_config(config)
         self.sms_dir = config.data_dir / "outbox-sms"
         self._client: Client | None = None
 
@@ -42,6 +47,10 @@ class SmsTransport:
         with self.database.read() as session:
             if keywords.is_opted_out(session, opt_out_key(self.channel, number)):
                 raise PermanentSendError(f"{number} opted out (STOP): no SMS is sent")
+        now = utcnow()
+        if message.kind == "survey" and not self.calendar.is_working_time(now):
+            raise RetryableSendError("the administration is closed: survey texts wait for "
+                                     "opening hours", not_before=self.calendar.next_opening(now))
         text = (texts.acknowledgement(self.config, message.payload)
                 if message.kind == "acknowledgement" else texts.reply(message.payload))
         if not text:

@@ -14,6 +14,8 @@ import pytest
 from flask import Flask
 from sqlmodel import col, select
 
+from caseboard import outbox as outbox_queue
+from caseboard.contacts import InboundContact, Sender
 from caseboard.models import Message, OutboxItem
 from caseboard.services import Services
 from channels.phone import texts
@@ -285,3 +287,30 @@ def test_acknowledgements_without_a_department_say_we_in_the_citizens_language(
         config, {**due, "language": "en"})
     summer = {**due, "language": "zh-CN", "first_response_due": "2026-07-01T08:30:00+00:00"}
     assert "7月1日 09:30前" in texts.acknowledgement(config, summer)  # London time (BST)
+
+
+def test_a_survey_text_that_comes_due_after_closing_waits_for_the_morning(
+        phone_app: Flask, phone_services: Services, twilio_api: RecordingApi,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    evening = dt.datetime(2026, 12, 7, 19, 30, tzinfo=dt.UTC)  # a Monday, closed at 18:00
+    morning = dt.datetime(2026, 12, 8, 8, 0, tzinfo=dt.UTC)
+    clock = [evening]
+    monkeypatch.setattr("channels.phone.outbound.utcnow", lambda: clock[0])
+    taken = phone_services.intake.take(InboundContact(
+        "sms", "SMsurvey", Sender(phone="+14133881111"), text="Pothole on Mill Lane",
+        automated=True))
+    with phone_services.database.write() as session:  # as the survey sender queues it
+        item_id = outbox_queue.enqueue(session, case_id=taken.case_id, channel="sms",
+                                       recipient="+14133881111", kind="survey",
+                                       payload={"text": "How satisfied are you? 1 to 5"},
+                                       now=evening - dt.timedelta(hours=3))
+    assert phone_services.dispatcher.send_one(evening) is True
+    assert twilio_api.requests == []  # nothing texted in the evening
+    with phone_services.database.read() as session:
+        waiting = session.get(OutboxItem, item_id)
+    assert waiting is not None and waiting.status == "pending"
+    assert waiting.next_attempt_at >= morning
+    clock[0] = morning
+    assert phone_services.dispatcher.send_one(waiting.next_attempt_at) is True
+    [request] = twilio_api.requests
+    assert request["form"]["Body"] == "How satisfied are you? 1 to 5"
