@@ -192,7 +192,7 @@ class SurveySender:
         assert survey.id is not None
         url = f"{self.config['supervisor.public_url'].rstrip('/')}/satisfaction/" \
               f"{token_for(secret, survey.id)}"
-        language = "zh" if case.language.startswith("zh") else "en"
+        language = survey_language(case)
         subject = ("您对 {ref} 的处理满意吗？" if language == "zh"
                    else "How did we do with {ref}?").format(ref=case.reference)
         payload = {"reference": case.reference, "language": language, "url": url,
@@ -206,6 +206,11 @@ class SurveySender:
         session.add(survey)
         audit.record(session, case_id, "system", "survey_queued", channel, survey_id=survey.id,
                      **waits)
+
+
+def survey_language(case: Case | None) -> str:
+    """The survey's language, for its message and its page: the case's (zh or en)."""
+    return "zh" if case is not None and case.language.startswith("zh") else "en"
 
 
 def _recipient(session: Session, case: Case, tried: tuple[str, ...] = ()
