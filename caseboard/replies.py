@@ -29,7 +29,7 @@ from caseboard.models import (
 from caseboard.timelimits import BusinessCalendar
 from knowledge_base.render import render
 from knowledge_base.render_sms import count_sms
-from knowledge_base.render_types import ArticleText, Rendering, ReplyContext
+from knowledge_base.render_types import ArticleText, Rendering, ReplyContext, phrases_in
 from knowledge_base.service import KnowledgeBase
 
 MAX_REPLY_CHARS = 10_000
@@ -217,23 +217,35 @@ def target_of(session: Session, case: Case, draft: Draft) -> ReplyTarget:
 
 
 def _plain(channel: str, case: Case, context: ReplyContext) -> Rendering:
-    """A reply of the agent's own words only, laid out like the article renderings."""
+    """A reply of the agent's own words only, laid out like the article renderings and worded
+    in the case's language by the same phrases (knowledge_base.render_types)."""
+    phrases = phrases_in(context.language)
     text = context.agent_text
+    reference = phrases.your_reference.format(reference=case.reference)
+    name = " ".join(context.citizen_name.split())
     if channel in ("sms", "whatsapp"):
-        body = " ".join(text.split()) + f" Ref {case.reference}"
+        body = (" ".join(text.split()) + " "
+                + phrases.sms_reference.format(reference=case.reference))
         count = count_sms(body)
         return Rendering(channel, body, segments=count.segments, encoding=count.encoding)
     if channel == "email":
-        greeting = f"Dear {context.citizen_name}," if context.citizen_name else "Hello,"
-        body = (f"{greeting}\n\nYour reference: {case.reference}\n\n{text}\n\nKind regards,\n"
-                f"{context.agent_name}\n{context.administration}")
-        subject = " ".join(f"[{case.reference}] {case.subject or 'Your case'}".split())
+        greeting = phrases.greeting_named.format(name=name) if name else phrases.greeting_unnamed
+        body = "\n\n".join([greeting, reference, text,
+                             _signature(context, phrases.closing)])
+        subject = " ".join(f"[{case.reference}] {case.subject or phrases.your_case}".split())
         return Rendering(channel, body, subject=subject[:250])
     if channel == "letter":
-        body = (f"Your reference: {case.reference}\n\n{text}\n\nYours sincerely,\n"
-                f"{context.agent_name}\n{context.administration}")
+        greeting = (phrases.greeting_named.format(name=name) if name
+                    else phrases.letter_greeting_unnamed)
+        closing = phrases.letter_closing_named if name else phrases.letter_closing_unnamed
+        body = "\n\n".join([reference, greeting, text, _signature(context, closing)])
         return Rendering(channel, body, subject=case.subject or None)
     return Rendering(channel, text)
+
+
+def _signature(context: ReplyContext, closing: str) -> str:
+    lines = [closing, " ".join(context.agent_name.split()), context.administration]
+    return "\n".join(line for line in lines if line)
 
 
 def send(session: Session, kb: KnowledgeBase, case: Case, user: User, draft: Draft, *,

@@ -71,6 +71,7 @@ class Phrases:
     sms_link: str
     ellipsis: str
     stop: str
+    your_case: str  # the subject of a reply to a case that has none
 
 
 PHRASES: dict[str, Phrases] = {
@@ -91,6 +92,7 @@ PHRASES: dict[str, Phrases] = {
         sms_link="Full answer: {url}",
         ellipsis="...",
         stop=".",
+        your_case="Your case",
     ),
     "zh": Phrases(
         greeting_named="尊敬的{name}：",
@@ -109,8 +111,14 @@ PHRASES: dict[str, Phrases] = {
         sms_link="详情：{url}",
         ellipsis="…",
         stop="。",
+        your_case="您的案件",
     ),
 }
+
+
+def phrases_in(language: str) -> Phrases:
+    """The phrases of a reply language ("zh-CN" speaks "zh"); English for any other."""
+    return PHRASES.get(language.strip().lower().split("-")[0], PHRASES["en"])
 
 
 def phrases_for(article: ArticleText, context: ReplyContext) -> Phrases:
