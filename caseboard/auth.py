@@ -64,28 +64,54 @@ def _digest(token: str) -> str:
 
 
 def create_token(session: Session, name: str, role: str,
-                 expires_in: dt.timedelta | None = None) -> str:
-    """Create a token and return it; it is never stored or shown again."""
+                 expires_in: dt.timedelta | None = None, *, user: str | None = None) -> str:
+    """Create a token and return it; it is never stored or shown again.
+
+    `user` is the username the token acts for: it reads the cases that user sees on the board,
+    and its role may not be above the user's. Without one, supervisor and admin tokens read
+    every department (as supervisors do on the board) and agent tokens read no cases.
+    """
     if role not in TOKEN_ROLES:
         raise AuthError(f"unknown role {role!r} (one of {', '.join(TOKEN_ROLES)})")
     if not name.strip() or len(name) > 64:
         raise AuthError("a token needs a name of at most 64 characters")
+    user_id = _token_user(session, role, user) if user is not None else None
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = utcnow()
-    session.add(ApiToken(name=name, role=role, token_hash=_digest(token), created_at=now,
-                         expires_at=now + expires_in if expires_in else None))
+    session.add(ApiToken(name=name, role=role, user_id=user_id, token_hash=_digest(token),
+                         created_at=now, expires_at=now + expires_in if expires_in else None))
     return token
+
+
+def _token_user(session: Session, role: str, username: str) -> int:
+    if role not in ROLES:
+        raise AuthError(f"{role} tokens read nothing, so they act for no user: "
+                        "leave the user out")
+    row = session.execute(select(User).where(col(User.username) == username)
+                          ).scalar_one_or_none()
+    if row is None or not row.active:
+        raise AuthError(f"no active user {username!r}")
+    if ROLES.index(role) > ROLES.index(row.role):
+        article = "an" if row.role[0] in "aeiou" else "a"
+        allowed = " or ".join(ROLES[:ROLES.index(row.role) + 1])
+        raise AuthError(f"{username} is {article} {row.role}: a token acting for them may have "
+                        f"role {allowed}")
+    assert row.id is not None
+    return row.id
 
 
 @dataclass(frozen=True)
 class TokenIdentity:
     name: str
     role: str
+    user_id: int | None = None  # the user the token acts for (None: see create_token)
 
 
 def check_token(session: Session, token: str, now: dt.datetime | None = None
                 ) -> TokenIdentity | None:
-    """The token's holder, or None when it is unknown, revoked or expired."""
+    """The token's holder, or None when it is unknown, revoked or expired, or when the user
+    it acts for has been deactivated. A token never has more rights than its user has now:
+    a supervisor's token becomes an agent's token when they become an agent."""
     if not token.startswith(TOKEN_PREFIX):
         return None
     row = session.execute(select(ApiToken).where(col(ApiToken.token_hash) == _digest(token))
@@ -95,4 +121,10 @@ def check_token(session: Session, token: str, now: dt.datetime | None = None
         return None
     if row.expires_at is not None and row.expires_at <= now:
         return None
-    return TokenIdentity(row.name, row.role)
+    if row.user_id is None:
+        return TokenIdentity(row.name, row.role)
+    user = session.get(User, row.user_id)
+    if user is None or not user.active or user.role not in ROLES:
+        return None
+    role = min(row.role, user.role, key=ROLES.index) if row.role in ROLES else row.role
+    return TokenIdentity(row.name, role, user.id)

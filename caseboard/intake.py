@@ -78,6 +78,7 @@ class _Prepared:
     contact: InboundContact  # as it is stored: without control characters
     decision: RoutingDecision
     due: Deadlines
+    promise: dt.datetime  # the first answer the acknowledgement promises
     now: dt.datetime
     identities: list[tuple[str, str]]
     terms: list[str]
@@ -130,12 +131,18 @@ class Intake:
         except ValueError as error:  # a malformed email address or phone number
             raise IntakeError(str(error)) from error
         decision = self._route(contact)  # pure, and the costliest step of opening a case
-        now = contact.received_at or utcnow()
+        arrived = utcnow()
+        now = contact.received_at or arrived
         stored, inline = self._store_large_files(contact.attachments)
+        due = deadlines_for(self.config, self.calendar, decision.priority, decision.service, now)
+        # The case's clock runs from when the contact was received, but a back-dated contact
+        # (an API submission) must not be promised an answer by a time already past.
+        promise = due.first_response_due if due.first_response_due > arrived else \
+            deadlines_for(self.config, self.calendar, decision.priority, decision.service,
+                          arrived).first_response_due
         return _Prepared(
             contact=contact, decision=decision, now=now, identities=identities,
-            due=deadlines_for(self.config, self.calendar, decision.priority, decision.service,
-                              now),
+            due=due, promise=promise,
             terms=case_search.terms(f"{contact.subject}\n{contact.text}"),
             stored=stored, inline=inline)
 
@@ -274,7 +281,7 @@ class Intake:
         if status == CaseStatus.DISPATCHED:
             events.append(audit.event(case_id, "system", "dispatch", contact.channel,
                                       to="dispatched", to_department=decision.department))
-        return _NewCase(case_id, reference, decision.department, due.first_response_due)
+        return _NewCase(case_id, reference, decision.department, prepared.promise)
 
     def _store_message(self, session: Session, contact: InboundContact, case_id: int,
                        now: dt.datetime, stored: list[tuple[IncomingAttachment, str]]) -> int:

@@ -236,6 +236,9 @@ class ApiToken(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=64)
     role: str = Field(max_length=16)
+    # The user the token acts for: it reads the cases that user sees on the board. NULL for
+    # intake tokens and for tokens made before tokens had users (see caseboard/auth.py).
+    user_id: int | None = Field(default=None, foreign_key="users.id")
     token_hash: str = Field(unique=True, max_length=64)
     created_at: dt.datetime = _time(nullable=False)
     expires_at: dt.datetime | None = _time()

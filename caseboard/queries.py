@@ -28,11 +28,19 @@ class CaseFilter:
     department: str | None = None
     channel: str | None = None
     text: str | None = None
+    # Who may see what (caseboard.case_view.may_see): None is every case; otherwise only
+    # these departments' cases and those assigned to `assignee`.
+    visible: frozenset[str] | None = None
+    assignee: int | None = None
 
 
 def list_cases(session: Session, filters: CaseFilter, page: int) -> tuple[list[Case], int]:
     """One page of cases, newest first, and the total that match."""
     query = select(Case)
+    if filters.visible is not None:
+        mine = (col(Case.assigned_user_id) == filters.assignee
+                if filters.assignee is not None else sa.false())
+        query = query.where(sa.or_(col(Case.department_id).in_(filters.visible), mine))
     if filters.status:
         query = query.where(col(Case.status) == filters.status)
     if filters.department:

@@ -122,11 +122,17 @@ def client(app: Flask) -> FlaskClient:
 
 @pytest.fixture
 def token_for(services: Services) -> Callable[[str], dict[str, str]]:
-    """token_for("agent") → the Authorization header of a new token with that role."""
+    """token_for("agent") → the Authorization header of a new token with that role (an agent
+    token acts for a new agent working in every department: it reads cases as that user)."""
 
     def make(role: str) -> dict[str, str]:
         with services.database.write() as session:
-            token = auth.create_token(session, f"test-{role}", role)
+            user = None
+            if role == "agent":
+                user = f"test_agent_{uuid.uuid4().hex[:8]}"
+                auth.create_user(session, user, role, "test-password", departments=tuple(
+                    d.id for d in services.config.departments))
+            token = auth.create_token(session, f"test-{role}", role, user=user)
         return {"Authorization": f"Bearer {token}"}
 
     return make

@@ -14,6 +14,7 @@ from caseboard.models import AuditEvent, Case, Citizen, Message, OutboxItem
 from caseboard.services import Services
 
 Headers = Callable[[str], dict[str, str]]
+NOW = dt.datetime.now(dt.UTC)
 
 
 def contact(**overrides: object) -> dict[str, object]:
@@ -171,6 +172,24 @@ def test_tokens_and_roles(client: FlaskClient, token_for: Headers, services: Ser
      "channel 'email' needs sender.email"),
     (contact(channel="letter"), "channel 'letter' needs sender.address"),
     (contact(channel="webchat"), "chat widget"),
+    (contact(received_at="0001-01-01T00:00:00+00:00"), "received_at must be within the last 30"),
+    (contact(received_at="0001-01-01T00:00:00+14:00"), "received_at must be within the last 30"),
+    (contact(received_at="1970-01-01T00:00:00+14:00"), "received_at must be within the last 30"),
+    (contact(received_at=(NOW - dt.timedelta(days=31)).isoformat()), "within the last 30 days"),
+    (contact(received_at="9999-12-31T23:59:59-14:00"), "received_at"),
+    (contact(received_at=(NOW + dt.timedelta(hours=1)).isoformat()), "in the future"),
+    (contact(received_at=20260101), "ISO 8601"),
+    (contact(external_id="x" * 256), "external_id is longer than 255 characters"),
+    (contact(subject="s" * 1001), "subject is longer than 1000 characters"),
+    (contact(sender={"email": "a" * 310 + "@mail.example"}),
+     "sender.email is longer than 320 characters"),
+    (contact(sender={"email": "ana@mail.example", "name": "N" * 201}),
+     "sender.name is longer than 200 characters"),
+    (contact(sender={"phone": "0" * 65}), "sender.phone is longer than 64 characters"),
+    (contact(channel="letter", sender={"address": "Elm Street " * 100}),
+     "sender.address is longer than 1000 characters"),
+    (contact(sender={"email": "ana@mail.example", "postcode": "EX1 2BD" * 3}),
+     "sender.postcode is longer than 20 characters"),
 ])
 def test_bad_contacts_get_400_and_write_nothing(client: FlaskClient, token_for: Headers,
                                                 services: Services, body: dict[str, object],
@@ -202,12 +221,48 @@ def test_invalid_json_and_oversize_bodies(client: FlaskClient, token_for: Header
     ("channel=fax", "unknown channel"),
     ("page=0", "page"),
     ("page=abc", "page"),
+    ("page=99999999999999999999999", "page must be a whole number from 1 to 100000"),
+    ("page=100001", "page must be a whole number from 1 to 100000"),
+    ("page=-1", "page must be a whole number from 1 to 100000"),
+    ("page=%C2%B2", "page must be a whole number from 1 to 100000"),  # "²" passes isdigit()
     ("colour=red", "unknown parameter"),
 ])
 def test_bad_case_queries_get_400(client: FlaskClient, token_for: Headers, query: str,
                                   message: str) -> None:
     response = client.get(f"/api/v1/cases?{query}", headers=token_for("agent"))
     assert response.status_code == 400 and message in response.json["message"]
+
+
+def test_the_last_page_allowed_is_answered(client: FlaskClient, token_for: Headers) -> None:
+    response = client.get("/api/v1/cases?page=100000", headers=token_for("supervisor"))
+    assert response.status_code == 200 and response.json["cases"] == []
+
+
+def test_longest_allowed_strings_are_kept(client: FlaskClient, token_for: Headers,
+                                          services: Services) -> None:
+    external_id = "x" * 255
+    response = client.post("/api/v1/contacts", headers=token_for("intake"), json=contact(
+        external_id=external_id, subject="s" * 1000))
+    assert response.status_code == 201, response.json
+    with services.database.read() as session:
+        message = session.execute(sa.select(Message)).scalar_one()
+    assert message.external_id == external_id
+
+
+def test_a_late_contact_keeps_its_time_but_is_promised_a_future_answer(
+        client: FlaskClient, token_for: Headers, services: Services) -> None:
+    received = (NOW - dt.timedelta(days=29)).replace(microsecond=0)
+    response = client.post("/api/v1/contacts", headers=token_for("intake"),
+                           json=contact(received_at=received.isoformat()))
+    assert response.status_code == 201, response.json
+    assert response.json["reference"].startswith(f"CC-{received.year}-")
+    with services.database.read() as session:
+        case = session.execute(sa.select(Case)).scalar_one()
+        acknowledgement = session.execute(sa.select(OutboxItem)).scalar_one()
+    assert case.created_at == received  # the time limits count from when it arrived
+    assert case.first_response_due is not None and case.first_response_due < NOW
+    promised = dt.datetime.fromisoformat(acknowledgement.payload["first_response_due"])
+    assert promised > dt.datetime.now(dt.UTC)
 
 
 def test_healthz(client: FlaskClient) -> None:
