@@ -2,7 +2,9 @@
 
 Channels register a transport per channel name; the case board never imports channels.
 A transport raises RetryableSendError for outages (the item waits with back-off) and
-PermanentSendError for what will never work (a bad address): those fail at once.
+PermanentSendError for what will never work (a bad address): those fail at once. An agent's
+reply that fails for good (here, or later through give_up: a bounce) undoes what sending it
+did to the case (workflow.reply_undelivered); automatic mail failing changes no case.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from caseboard import workflow
 from caseboard.db import Database, insert_returning_id
 from caseboard.models import Message, OutboxItem, utcnow
+from caseboard.timelimits import BusinessCalendar
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +80,12 @@ class Dispatcher:
     """Sends due outbox items one at a time; several dispatchers may run against one database."""
 
     def __init__(self, database: Database, max_attempts: int,
-                 transports: dict[str, Transport] | None = None) -> None:
+                 transports: dict[str, Transport] | None = None,
+                 calendar: BusinessCalendar | None = None) -> None:
         self.database = database
         self.max_attempts = max_attempts
         self.transports = _transports if transports is None else transports
+        self.calendar = calendar  # to resume a case waiting on a reply that never arrived
 
     def send_one(self, now: dt.datetime | None = None) -> bool:
         """Claim one due item and try to send it. Returns False when nothing is due."""
@@ -147,6 +153,20 @@ class Dispatcher:
                                            not_before or now)
             if item.message_id is not None:
                 _update_message(session, item.message_id, outcome, detail)
+            if outcome == "failed":
+                workflow.reply_undelivered(session, item, detail, calendar=self.calendar,
+                                           now=now)
+
+
+def give_up(session: Session, item: OutboxItem, reason: str, *,
+            calendar: BusinessCalendar | None = None, now: dt.datetime | None = None) -> None:
+    """Fail an item for good after it left (a channel learns later: a bounce); a reply's case
+    goes back to work as when the dispatcher gives up. Failing it twice changes nothing."""
+    if item.status == "failed":
+        return
+    item.status, item.last_error = "failed", reason
+    session.add(item)
+    workflow.reply_undelivered(session, item, reason, calendar=calendar, now=now)
 
 
 def _update_message(session: Session, message_id: int, outcome: str, detail: str) -> None:

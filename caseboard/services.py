@@ -60,7 +60,7 @@ def build_services(config: Config) -> Services:
     return Services(
         config=config, database=database, files=files, router=router, calendar=calendar,
         intake=Intake(config, database, router, calendar, files),
-        dispatcher=Dispatcher(database, config["outbox.max_attempts"]),
+        dispatcher=Dispatcher(database, config["outbox.max_attempts"], calendar=calendar),
         kb=KnowledgeBase(database, catalogue_from(config.departments)),
         background=background,
     )
