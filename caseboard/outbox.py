@@ -160,13 +160,13 @@ class Dispatcher:
 
 def give_up(session: Session, item: OutboxItem, reason: str, *,
             calendar: BusinessCalendar | None = None, now: dt.datetime | None = None) -> None:
-    """Fail an item for good after it left (a channel learns later: a bounce); a reply's case
-    goes back to work as when the dispatcher gives up. Failing it twice changes nothing."""
-    if item.status == "failed":
-        return
+    """Fail an item for good after it left (a channel learns it later: a bounce); a reply's
+    case goes back to work as when the dispatcher gives up, once however often it is told."""
+    already = item.status == "failed"
     item.status, item.last_error = "failed", reason
     session.add(item)
-    workflow.reply_undelivered(session, item, reason, calendar=calendar, now=now)
+    if not already:
+        workflow.reply_undelivered(session, item, reason, calendar=calendar, now=now)
 
 
 def _update_message(session: Session, message_id: int, outcome: str, detail: str) -> None:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from caseboard import audit
+from caseboard import audit, outbox
 from caseboard.models import Case, CitizenIdentity, Message, OutboxItem
 from caseboard.services import Services
 
@@ -173,8 +173,8 @@ def _fail_outbox(session: Session, message: Message, reason: str) -> None:
     else:  # an agent's reply, queued with its message
         item = session.execute(select(OutboxItem).where(
             col(OutboxItem.message_id) == message.id)).scalars().first()
-    if item is not None:
-        item.status, item.last_error = "failed", reason[:1000]
+    if item is not None:  # a reply that bounced is no answer: its case goes back to work
+        outbox.give_up(session, item, reason[:1000])
 
 
 def bounced_mail(session: Session, address: str) -> OutboxItem | None:

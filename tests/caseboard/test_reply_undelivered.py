@@ -19,6 +19,7 @@ from caseboard import assignment
 from caseboard.models import AuditEvent, Message, OutboxItem, utcnow
 from caseboard.outbox import Dispatcher, OutgoingMessage
 from caseboard.services import Services
+from channels.email.inbound import handle_message
 from channels.email.outbound import EmailTransport
 from tests.caseboard.board_case_support import (
     alice_fixture,  # noqa: F401
@@ -27,6 +28,7 @@ from tests.caseboard.board_case_support import (
     signed_fixture,  # noqa: F401
 )
 from tests.caseboard.test_reply_language import act, api_contact, send
+from tests.channels.email.test_inbound import dsn, send_all
 from tests.channels.email.test_outbound import Relay
 from tests.conftest import free_port
 
@@ -195,3 +197,27 @@ def test_a_question_that_never_arrived_stops_waiting_for_the_citizen(
     assert case.status == "in_progress" and case.paused_since is None
     resumed = [d for a, d in actions(services, reference) if a == "resume"]
     assert len(resumed) == 1 and "554 5.7.1 rejected" in str(resumed[0]["reason"])
+
+
+def test_a_reply_that_bounces_after_the_relay_took_it_does_too(
+        services: Services, alice: Client, client: Client, token_for: Headers,
+        signed: Callable[[str], Client]) -> None:
+    reference = answered_case(services, client, alice, token_for)
+    send_all(services)  # the demo's .eml files: the relay took both
+    with services.database.read() as session:
+        reply = session.execute(select(Message).where(
+            col(Message.direction) == "out", col(Message.author_user_id).is_not(None))
+        ).scalar_one()
+    assert reply.delivery_status == "sent" and reply.thread_id
+    assert case_row(services, reference).status == "answered"
+    outcome = handle_message(services, dsn(reply.thread_id, "en-citizen@mail.example"), "",
+                             ["contact@city.example"])
+    assert (outcome.kind, outcome.reference) == ("bounce", reference)
+    case = case_row(services, reference)
+    assert case.status == "in_progress" and case.first_response_at is None
+    assert f"{reference}: the reply by Alice Agent" in signed("bob").get(
+        "/supervisor/live").get_data(as_text=True)
+    # Told twice (the relay's report arrives again): still one alert, one reopen.
+    handle_message(services, dsn(reply.thread_id, "en-citizen@mail.example"), "",
+                   ["contact@city.example"])
+    assert [a for a, _ in actions(services, reference)].count("reopen") == 1
