@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
-from channels.webchat import tokens
+from channels.webchat import phrases, tokens
 from channels.webchat.bus import QUEUE_KEY, Line, session_key
 from channels.webchat.service import ChatService
 from channels.webchat.store import ChatError, LineView, clean_client_id, clean_text
@@ -62,8 +62,8 @@ def _allowed(origin: str) -> bool:
 def check_origin() -> ResponseReturnValue | None:
     origin = request.headers.get("Origin", "")
     if origin and not _allowed(origin):
-        return jsonify(error="origin_not_allowed",
-                       message=f"The chat may not be used from {origin}."), 403
+        return jsonify(error="origin_not_allowed", message=phrases.say(
+            _asked_language(), "origin_refused", origin=origin)), 403
     if request.method == "OPTIONS":
         return Response(status=204)
     return None
@@ -82,23 +82,47 @@ def cors_headers(response: Response) -> Response:
     return response
 
 
+# ---------------------------------------------------------------- refusals, in the chat's language
+
+
+def _asked_language() -> str:
+    """The language the request asks for: the widget adds ?lang= to every call (a new chat's
+    also says it in its body), so a refusal before there is a chat is in the widget's."""
+    asked = g.get("chat_language") or request.args.get("lang", "")
+    return "zh" if asked == "zh" else "en"
+
+
+def _language() -> str:
+    """The language of the citizen's messages: their chat's, else the one the request asks
+    for. Looked up only when refusing, so the chat's own calls pay nothing for it."""
+    token = request.headers.get("X-Chat-Token") or request.args.get("token", "")
+    if token:
+        try:
+            return _chat().store.get(_chat().session_of(token)).language
+        except (ChatError, tokens.TokenError):
+            pass  # no chat (any more): the request's language
+    return _asked_language()
+
+
 @api.errorhandler(ChatError)
 def chat_error(error: ChatError) -> ResponseReturnValue:
-    return jsonify(error="refused", message=error.message), error.status
+    return jsonify(error="refused", message=error.in_language(_language())), error.status
 
 
 @api.errorhandler(tokens.TokenError)
 def token_error(error: tokens.TokenError) -> ResponseReturnValue:
-    return jsonify(error="session", message=str(error)), 401
+    return jsonify(error="session", message=phrases.say(_asked_language(), error.phrase)), 401
 
 
 @api.errorhandler(HTTPException)
 def http_error(error: HTTPException) -> ResponseReturnValue:
-    message = error.description
-    if error.code == 413:
-        limit = current_app.config["MAX_CONTENT_LENGTH"]
-        message = f"The message is far too long (the request is over {limit} bytes)."
-    return jsonify(error=error.name, message=message), error.code or 500
+    code = error.code or 500
+    if code == 413:
+        message = phrases.say(_language(), "far_too_long",
+                              limit=current_app.config["MAX_CONTENT_LENGTH"])
+    else:
+        message = phrases.say(_language(), "not_found" if code == 404 else "refused", code=code)
+    return jsonify(error=error.name, message=message), code
 
 
 # ---------------------------------------------------------------- helpers
@@ -107,7 +131,7 @@ def http_error(error: HTTPException) -> ResponseReturnValue:
 def _body() -> dict[str, Any]:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        raise ChatError(400, "Send a JSON object.")
+        raise ChatError.citizen(400, "not_json")
     return data
 
 
@@ -131,6 +155,7 @@ def _state(session_id: str) -> dict[str, Any]:
 def start() -> ResponseReturnValue:
     data = _body()
     name = str(data.get("name") or "")
+    g.chat_language = str(data.get("language") or "")
     chat = _chat().store.start(str(data.get("language") or "en"), name,
                                request.headers.get("Origin", ""), _address())
     return jsonify(token=_chat().token_for(chat.id), state=_state(chat.id)), 201
@@ -203,8 +228,9 @@ def contact() -> ResponseReturnValue:
 
 @api.post("/transcript")
 def transcript() -> ResponseReturnValue:
-    _chat().flows.email_transcript(_session_id(), str(_body().get("email") or ""))
-    return jsonify(ok=True, message="The transcript is on its way.")
+    confirmation = _chat().flows.email_transcript(_session_id(),
+                                                  str(_body().get("email") or ""))
+    return jsonify(ok=True, message=confirmation)
 
 
 @api.post("/end")

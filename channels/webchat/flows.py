@@ -58,7 +58,7 @@ class ChatFlows:
         try:
             result = self.services.intake.take(contact)
         except IntakeError as error:
-            raise ChatError(400, str(error)) from None
+            raise ChatError(400, str(error), phrase="not_taken") from None
         return result.case_id, result.message_id, result.reference
 
     def handover(self, session_id: str, question: str, client_id: str, address: str) -> str:
@@ -142,11 +142,11 @@ class ChatFlows:
         """"This answered my question": a resolved case recording the article version."""
         chat = self.store.get(session_id)
         if chat.status != ChatStatus.SELF_SERVICE:
-            raise ChatError(409, "This chat is already with a person or has ended.")
+            raise ChatError.citizen(409, "already_handed_over")
         question = self.store.check_text(question)
         published = self.services.kb.published(slug, language)
         if published is None:
-            raise ChatError(404, "That article is not published.")
+            raise ChatError.citizen(404, "not_published")
         article, version = published.article, published.version
         case_id, _, reference = self._take_contact(
             chat, secrets.token_hex(8), question, automated=True,
@@ -173,16 +173,19 @@ class ChatFlows:
         """Nobody could take the chat: the citizen says where the reply should go."""
         chat = self.store.get(session_id)
         if chat.case_id is None or chat.status == ChatStatus.SELF_SERVICE:
-            raise ChatError(409, "Ask for a person first.")
+            raise ChatError.citizen(409, "ask_person_first")
         email, phone = clean_text(email), clean_text(phone)
         try:
             email = normalise_email(email) if email.strip() else ""
+        except ValueError:
+            raise ChatError.citizen(400, "bad_email") from None
+        try:
             phone = normalise_phone(phone, self.config["administration.country"]) \
                 if phone.strip() else ""
-        except ValueError as error:
-            raise ChatError(400, f"That does not look right: {error}") from None
+        except ValueError:
+            raise ChatError.citizen(400, "bad_phone") from None
         if not (email or phone):
-            raise ChatError(400, "Please give an email address or a phone number.")
+            raise ChatError.citizen(400, "contact_missing")
         with self.services.database.read() as session:
             case = session.get(Case, chat.case_id)
             assert case is not None
@@ -195,7 +198,7 @@ class ChatFlows:
         try:
             self.services.intake.take(contact)
         except IntakeError as error:
-            raise ChatError(400, str(error)) from None
+            raise ChatError(400, str(error), phrase="not_taken") from None
         with self.database_write() as session:
             citizen = session.get(Citizen, case.citizen_id)
             if citizen is not None:
@@ -210,14 +213,16 @@ class ChatFlows:
         self.store.wake(chat)
         return line
 
-    def email_transcript(self, session_id: str, email: str) -> None:
+    def email_transcript(self, session_id: str, email: str) -> str:
+        """Queue the transcript for the citizen's address; returns the confirmation to show
+        them, in the chat's language."""
         chat = self.store.get(session_id)
         if chat.case_id is None:
-            raise ChatError(409, "There is no conversation to send yet.")
+            raise ChatError.citizen(409, "nothing_to_send")
         try:
             address = normalise_email(clean_text(email))
-        except ValueError as error:
-            raise ChatError(400, str(error)) from None
+        except ValueError:
+            raise ChatError.citizen(400, "bad_email") from None
         lines = self.store.lines([chat.id])
         words = phrases.of(chat.language)
         with self.database_write() as session:
@@ -227,13 +232,15 @@ class ChatFlows:
                 col(Message.case_id) == case.id, col(Message.channel) == "email",
                 col(Message.subject).startswith(words.transcript_subject))).scalar_one()
             if sent >= 3:
-                raise ChatError(429, "The transcript was already sent three times.")
+                raise ChatError.citizen(429, "transcript_limit")
             outbox.enqueue(session, case_id=chat.case_id, channel="email", recipient=address,
                            kind="notification", payload={
                                "subject": f"{words.transcript_subject} {case.reference}",
-                               "text": transcript_text(lines), "language": chat.language})
+                               "text": transcript_text(lines, words.transcript_you),
+                               "language": chat.language})
             audit.record(session, case.id, "citizen", "chat_transcript_requested", "webchat",
                          recipient=address)
+        return words.transcript_sent
 
     def end_by_citizen(self, session_id: str) -> None:
         chat = self.store.get(session_id)
@@ -429,10 +436,10 @@ def _insert_answer(session: Session, case: Case, text: str, slug: str, version: 
                         details={"self_service": True}))
 
 
-def transcript_text(lines: list[ChatLine]) -> str:
+def transcript_text(lines: list[ChatLine], you: str = "You") -> str:
     rows = []
     for line in lines:
-        label = line.author_name or {"system": "-", "citizen": "You"}.get(line.author,
-                                                                          line.author)
+        label = line.author_name or {"system": "-", "citizen": you}.get(line.author,
+                                                                        line.author)
         rows.append(f"[{line.created_at:%Y-%m-%d %H:%M} UTC] {label}: {line.text}")
     return "\n".join(rows)

@@ -20,7 +20,7 @@ from sqlmodel import Session, col, func, select
 from caseboard.db import insert_returning_id
 from caseboard.models import Message, table_of, utcnow
 from caseboard.services import Services
-from channels.webchat import hot_path
+from channels.webchat import hot_path, phrases
 from channels.webchat.bus import QUEUE_KEY, ChatBus, Line, agent_key, line_keys, session_key
 from channels.webchat.models import ChatLine, ChatSession, ChatStatus
 
@@ -33,12 +33,31 @@ RESUME_OVERLAP = dt.timedelta(seconds=30)
 
 
 class ChatError(Exception):
-    """A refused request: `status` is the HTTP status, the message is shown to the user."""
+    """A refused request: `status` is the HTTP status, the message is shown to the user.
 
-    def __init__(self, status: int, message: str) -> None:
+    A refusal the citizen can see names its words in phrases.py (`ChatError.citizen`), so the
+    widget shows it in the chat's language; `message` is the English text (the agents' side)."""
+
+    def __init__(self, status: int, message: str, *, phrase: str = "",
+                 values: dict[str, object] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.phrase = phrase
+        self.values = values or {}
+
+    @classmethod
+    def citizen(cls, status: int, phrase: str, **values: object) -> ChatError:
+        assert phrase in phrases.NAMES, phrase
+        return cls(status, phrases.say("en", phrase, **values), phrase=phrase, values=values)
+
+    def in_language(self, language: str) -> str:
+        """The message in the citizen's language. An agents' refusal that reaches a citizen
+        (it should not) says only that the request was refused, in their language."""
+        if self.phrase:
+            return phrases.say(language, self.phrase, **self.values)
+        return self.message if language == "en" else phrases.say(language, "refused",
+                                                                  code=self.status)
 
 
 @dataclass(frozen=True)
@@ -83,7 +102,7 @@ def clean_client_id(value: object) -> str:
     if not text:
         return secrets.token_hex(12)
     if len(text) > MAX_CLIENT_ID or not all(c.isalnum() or c in "-_" for c in text):
-        raise ChatError(400, "The message id is not valid.")
+        raise ChatError.citizen(400, "bad_client_id")
     return text
 
 
@@ -136,7 +155,7 @@ class ChatStore:
         with self.database.read() as session:
             chat = session.get(ChatSession, session_id)
         if chat is None:
-            raise ChatError(404, "This chat does not exist any more: please start a new chat.")
+            raise ChatError.citizen(404, "no_chat")
         return chat
 
     def lines(self, session_ids: list[str], after: int = 0, limit: int = 500) -> list[ChatLine]:
@@ -171,10 +190,9 @@ class ChatStore:
         value = clean_text(text)
         limit = self.config["chat.max_message_chars"]
         if len(value) > limit:
-            raise ChatError(413, f"The message is too long ({len(value)} characters; "
-                                 f"at most {limit}).")
+            raise ChatError.citizen(413, "too_long", count=len(value), limit=limit)
         if not value.strip():
-            raise ChatError(400, "The message is empty.")
+            raise ChatError.citizen(400, "empty")
         return value.strip()
 
     # ------------------------------------------------------------------ lines
@@ -185,8 +203,8 @@ class ChatStore:
         text = self.check_text(text)
         chat = self.get(session_id)
         if chat.status in (ChatStatus.SELF_SERVICE, ChatStatus.ENDED) or chat.case_id is None:
-            raise ChatError(409, "Ask for a person first." if chat.status != ChatStatus.ENDED
-                            else "This chat has ended.")
+            raise ChatError.citizen(409, "ask_person_first" if chat.status != ChatStatus.ENDED
+                                    else "chat_ended")
         outcome = self.services.intake.group.run(
             lambda s: self._write_citizen_line(s, chat, client_id, text, address))
         if isinstance(outcome, ChatError):
@@ -210,12 +228,10 @@ class ChatStore:
         since = utcnow() - dt.timedelta(minutes=1)
         limit = self.config["chat.messages_per_minute"]
         if hot_path.lines_since(session, since, limit, session_id=session_id) >= limit:
-            return ChatError(429, f"Too many messages: at most {limit} a minute. "
-                                  "Please wait a moment.")
+            return ChatError.citizen(429, "too_many", limit=limit)
         limit = self.config["chat.messages_per_minute_per_address"]
         if address and hot_path.lines_since(session, since, limit, address=address) >= limit:
-            return ChatError(429, f"Too many messages from your network: at most {limit} "
-                                  "a minute. Please wait a moment.")
+            return ChatError.citizen(429, "too_many_from_network", limit=limit)
         return None
 
     def write_line(self, session: Session, chat: ChatSession, author: str, name: str,

@@ -117,8 +117,7 @@ def have_ids(text: str | None) -> frozenset[int]:
     sent again from before its cursor are only the ones it is missing."""
     parts = [p.strip() for p in (text or "").split(",") if p.strip()]
     if len(parts) > MAX_HAVE_IDS or not all(p.isdigit() and len(p) < 19 for p in parts):
-        raise ChatError(400, f"'have' takes at most {MAX_HAVE_IDS} line ids, separated by "
-                             "commas.")
+        raise ChatError.citizen(400, "bad_have", limit=MAX_HAVE_IDS)
     return frozenset(int(p) for p in parts)
 
 

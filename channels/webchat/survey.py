@@ -85,13 +85,13 @@ class ChatSurveys:
         Returns the thank-you line and the score that counts."""
         if not isinstance(score, int) or isinstance(score, bool) \
                 or score not in satisfaction.SCORES:
-            raise ChatError(400, "Choose a score from 1 to 5.")
+            raise ChatError.citizen(400, "bad_score")
         chat = self.store.get(session_id)
         survey_id = satisfaction.survey_id_from(self.secret, str(token or ""))
         with self.services.database.write() as session:
             survey = session.get(Survey, survey_id) if survey_id is not None else None
             if survey is None or survey.case_id != chat.case_id:
-                raise ChatError(404, "This question is not part of your chat.")
+                raise ChatError.citizen(404, "not_your_question")
             assert survey.id is not None
             recorded = satisfaction.record_score(
                 session, survey.id, score, self.services.calendar,

@@ -8,11 +8,18 @@ from __future__ import annotations
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from channels.webchat import phrases
+
 SALT = "webchat-session"
 
 
 class TokenError(Exception):
-    """The token is missing, forged or expired; the message says which, for the citizen."""
+    """The token is missing, forged or expired; `phrase` names the citizen's words for which
+    (phrases.py), the message is the English text."""
+
+    def __init__(self, phrase: str) -> None:
+        super().__init__(phrases.say("en", phrase))
+        self.phrase = phrase
 
 
 def _serializer(secret: str) -> URLSafeTimedSerializer:
@@ -25,14 +32,13 @@ def issue(secret: str, session_id: str) -> str:
 
 def session_of(secret: str, token: str, max_age_seconds: float) -> str:
     if not token:
-        raise TokenError("This request needs the chat's session token.")
+        raise TokenError("token_missing")
     try:
         value = _serializer(secret).loads(token, max_age=int(max_age_seconds))
     except SignatureExpired:
-        raise TokenError("This chat session has expired: please start a new chat.") from None
+        raise TokenError("token_expired") from None
     except BadSignature:
-        raise TokenError("This chat session token is not valid: please start a new chat.") \
-            from None
+        raise TokenError("token_invalid") from None
     if not isinstance(value, str):
-        raise TokenError("This chat session token is not valid: please start a new chat.")
+        raise TokenError("token_invalid")
     return value

@@ -15,7 +15,8 @@
       email: "Email address", phone: "Phone number", save: "Save", transcript: "Email me the transcript",
       sent: "sent", failed: "not sent, retrying", open: "Chat", close: "Close", thanks: "Glad we could help. Your reference is {ref}.",
       suggestions: "Suggested answers", reconnecting: "Connection lost, reconnecting…", newchat: "Start a new chat",
-      score: "Your score", scoreOf: "{n} of 5", unreachable: "The chat cannot be reached from here right now. Please try again later."},
+      score: "Your score", scoreOf: "{n} of 5", unreachable: "The chat cannot be reached from here right now. Please try again later.",
+      trouble: "Something went wrong. Please try again."},
     zh: {title: "在线咨询", name: "您的称呼（可选）", question: "您的问题",
       hint: "输入时会显示相关的帮助文章。", answered: "这解答了我的问题",
       person: "转人工服务", message: "您的消息", send: "发送", end: "结束对话",
@@ -25,7 +26,8 @@
       email: "电子邮件", phone: "电话号码", save: "保存", transcript: "把对话记录发到我的邮箱",
       sent: "已发送", failed: "未发送，正在重试", open: "咨询", close: "关闭", thanks: "很高兴能帮到您。受理编号：{ref}。",
       suggestions: "推荐答案", reconnecting: "连接中断，正在重新连接…", newchat: "开始新的对话",
-      score: "您的评分", scoreOf: "{n} 分（满分 5 分）", unreachable: "目前无法从此页面连接在线咨询，请稍后再试。"}
+      score: "您的评分", scoreOf: "{n} 分（满分 5 分）", unreachable: "目前无法从此页面连接在线咨询，请稍后再试。",
+      trouble: "出现问题，请重试。"}
   };
   var root = document.getElementById("cc-chat");
   var embedded = !root;
@@ -52,9 +54,10 @@
     var options = {method: body === undefined ? "GET" : "POST",
       headers: {"Content-Type": "application/json", "X-Chat-Token": token}};
     if (body !== undefined) { options.body = JSON.stringify(body); }
-    return fetch(base + "/chat/api" + path, options).then(function (r) {
+    // lang: the server's refusals come in the widget's language even before there is a chat.
+    return fetch(base + "/chat/api" + path + "?lang=" + lang, options).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (data) {
-        if (!r.ok) { var e = new Error(data.message || r.statusText); e.status = r.status; throw e; }
+        if (!r.ok) { var e = new Error(data.message || W.trouble); e.status = r.status; throw e; }
         return data;
       });
     });
@@ -211,7 +214,7 @@
   }
   function connect() {
     if (source) { source.close(); }
-    source = new EventSource(base + "/chat/api/events?token=" + encodeURIComponent(token) + "&after=" + lastId + "&have=" + recentIds());
+    source = new EventSource(base + "/chat/api/events?lang=" + lang + "&token=" + encodeURIComponent(token) + "&after=" + lastId + "&have=" + recentIds());
     source.addEventListener("line", function (e) { addLine(JSON.parse(e.data)); });
     source.addEventListener("state", function (e) { showState(JSON.parse(e.data)); });
     source.onopen = function () { showState(state); resendPending(); };
