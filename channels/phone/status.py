@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 from sqlmodel import Session, col, select
 
+from caseboard import outbox
 from caseboard.models import Message, OutboxItem, utcnow
 from caseboard.services import Services
 from channels.phone import keywords
@@ -20,6 +21,8 @@ from channels.phone.sms import BadWebhook, opt_out_key
 
 SMS_STATES = ("accepted", "scheduled", "queued", "sending", "sent", "delivered", "undelivered",
               "failed", "read", "canceled")
+# The carrier could not deliver (after Twilio accepted the message).
+CARRIER_FAILURES = ("failed", "undelivered")
 CALL_END_STATES = ("completed", "busy", "failed", "no-answer", "canceled")
 OPTED_OUT_CODE = "21610"  # "attempt to send to unsubscribed recipient"
 
@@ -43,10 +46,16 @@ def _message_status(services: Services, form: Mapping[str, str], outbox_id: str)
         if row is None:
             return False
         state = "failed" if state == "canceled" else state
+        already_failed = row.delivery_status in CARRIER_FAILURES
         if _RANK.get(state, 1) >= _RANK.get(row.delivery_status, 0):
             row.delivery_status = state
             code = (form.get("ErrorCode") or "").strip()
             row.delivery_error = f"Twilio error {code}" if code else ""
+        if state in CARRIER_FAILURES and not already_failed:
+            item = _outbox_item(session, row, outbox_id)
+            if item is not None:  # a reply that never reached the phone is no answer
+                outbox.give_up(session, item, row.delivery_error or f"SMS {state}",
+                               calendar=services.calendar)
         if sid and (row.external_id or "").startswith("outbox:"):
             row.external_id = sid
         if (form.get("ErrorCode") or "").strip() == OPTED_OUT_CODE:
@@ -57,6 +66,15 @@ def _message_status(services: Services, form: Mapping[str, str], outbox_id: str)
                                      "carrier")
         session.add(row)
     return True
+
+
+def _outbox_item(session: Session, message: Message, outbox_id: str) -> OutboxItem | None:
+    """The outbox item that sent this message (the callback URL names it, or the message)."""
+    item = session.get(OutboxItem, int(outbox_id)) if outbox_id.isdigit() else None
+    if item is not None and item.message_id in (None, message.id):
+        return item
+    return session.execute(select(OutboxItem).where(
+        col(OutboxItem.message_id) == message.id)).scalars().first()
 
 
 def _find_message(session: Session, sid: str, outbox_id: str) -> Message | None:

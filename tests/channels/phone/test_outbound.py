@@ -14,10 +14,12 @@ import pytest
 from flask import Flask
 from sqlmodel import col, select
 
+from caseboard import auth, replies, workflow
 from caseboard import outbox as outbox_queue
 from caseboard.contacts import InboundContact, Sender
-from caseboard.models import Message, OutboxItem
+from caseboard.models import AuditEvent, Case, Message, OutboxItem
 from caseboard.services import Services
+from caseboard.supervisor_models import SupervisorAlert
 from channels.phone import texts
 from channels.phone.models import SmsOptOut
 from channels.phone.tokens import access_token
@@ -314,3 +316,69 @@ def test_a_survey_text_that_comes_due_after_closing_waits_for_the_morning(
     assert phone_services.dispatcher.send_one(waiting.next_attempt_at) is True
     [request] = twilio_api.requests
     assert request["form"]["Body"] == "How satisfied are you? 1 to 5"
+
+
+def test_a_reply_the_carrier_could_not_deliver_puts_the_case_back_to_work(
+        post: Post, phone_services: Services, twilio_api: RecordingApi) -> None:
+    """Twilio took the agent's SMS, then the carrier failed it: no answer reached the phone,
+    so the case is worked again and the supervisors hear of it, as for a refused email."""
+    text_in(post)
+    phone_services.dispatcher.send_one()  # the acknowledgement
+    with phone_services.database.write() as session:
+        agent = auth.create_user(session, "sam", "agent", "sam-password-123",
+                                 departments=tuple(d.id for d in phone_services.config.departments))
+        case = session.execute(select(Case)).scalar_one()
+        for action in ("accept", "start"):
+            workflow.apply(session, case, action, "sam", calendar=phone_services.calendar)
+        shown = replies.preview(session, phone_services.kb, case, agent,
+                                replies.Draft("sms", "We will collect them on Friday."),
+                                "City of Example", PUBLIC)
+        message_id, _ = replies.send(
+            session, phone_services.kb, case, agent,
+            replies.Draft("sms", "We will collect them on Friday.", form_token="t1",
+                          version=case.updated_at.isoformat(),
+                          previewed=replies.digest(shown, "+14133881111")),
+            administration="City of Example", help_base=PUBLIC,
+            calendar=phone_services.calendar)
+        reference = case.reference
+    phone_services.dispatcher.send_one()  # the reply, taken by Twilio
+    with phone_services.database.read() as session:
+        case = session.execute(select(Case)).scalar_one()
+        reply = session.get(Message, message_id)
+        item = session.execute(select(OutboxItem).where(
+            col(OutboxItem.message_id) == message_id)).scalar_one()
+    assert case.status == "answered" and case.first_response_at is not None
+    assert reply is not None and reply.delivery_status == "sent"
+    failed = dict(payload(MESSAGING, "statusValid"), MessageSid=reply.external_id or "",
+                  MessageStatus="undelivered", ErrorCode="30003")
+    for _retry in range(2):  # Twilio retries callbacks: one reopening, one alert
+        assert post(f"/twilio/status?o={item.id}", failed).status_code == 204
+    with phone_services.database.read() as session:
+        case = session.execute(select(Case)).scalar_one()
+        item = session.get(OutboxItem, item.id)
+        alerts = session.execute(select(SupervisorAlert)).scalars().all()
+        reopened = session.execute(select(AuditEvent).where(
+            col(AuditEvent.action) == "reopen")).scalars().all()
+    assert case.status == "in_progress" and case.first_response_at is None
+    assert item is not None and item.status == "failed" and "30003" in item.last_error
+    assert [a.kind for a in alerts] == ["reply_failed"] and reference in alerts[0].message
+    assert len(reopened) == 1
+
+
+def test_an_acknowledgement_the_carrier_could_not_deliver_changes_no_case(
+        post: Post, phone_services: Services, twilio_api: RecordingApi) -> None:
+    text_in(post)
+    phone_services.dispatcher.send_one()
+    item = outbox(phone_services)
+    with phone_services.database.read() as session:
+        before = session.execute(select(Case)).scalar_one()
+    failed = dict(payload(MESSAGING, "statusValid"),
+                  MessageSid=acknowledgement(phone_services).external_id or "",
+                  MessageStatus="failed", ErrorCode="30006")
+    assert post(f"/twilio/status?o={item.id}", failed).status_code == 204
+    with phone_services.database.read() as session:
+        after = session.execute(select(Case)).scalar_one()
+        assert session.execute(select(SupervisorAlert)).first() is None
+    assert outbox(phone_services).status == "failed"
+    assert (after.status, after.updated_at) == (before.status, before.updated_at)
+    assert acknowledgement(phone_services).delivery_status == "failed"
