@@ -11,6 +11,7 @@ import os
 import secrets
 import signal
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -19,6 +20,7 @@ from flask import Flask, jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter, Map
 from werkzeug.serving import make_server
 
 from caseboard import (
@@ -36,13 +38,14 @@ from caseboard import (
     web_auth,
 )
 from caseboard.assignment import assign_waiting
+from caseboard.db import DatabaseUnavailable
 from caseboard.services import Services, build_services, prepare_database, seed_demo
 from caseboard.supervisor_workers import supervisor_workers
 from caseboard.workers import Worker
 from knowledge_base import cli as kb_cli
 from knowledge_base import web as kb_web
 from routing import route
-from settings import ConfigError, load_config
+from settings import MAX_SMTP_PROCESSES, ConfigError, int_argument, load_config
 
 log = logging.getLogger("contact_centre")
 
@@ -53,12 +56,33 @@ CHANNEL_MODULES: tuple[str, ...] = ("channels.email", "channels.phone", "channel
                                    "channels.webchat", "channels.open311")
 
 
+# Every id column is an INTEGER, which on PostgreSQL holds at most 2**31 - 1: a larger number
+# compared with it (SQLAlchemy casts the parameter to INTEGER) fails with "integer out of
+# range" even below 2**63. SQLite's integers are wider, but its ids never get that far.
+DATABASE_INT_MAX = 2**31 - 1
+
+
+class DatabaseIntConverter(IntegerConverter):
+    """`<int:…>` that matches only numbers a database id can be: a larger one in a URL is
+    404 Not Found, rather than an OverflowError (SQLite, beyond 2**63) or
+    NumericValueOutOfRange (PostgreSQL) and a 500 from whichever view looks it up."""
+
+    def __init__(self, map: Map, fixed_digits: int = 0, min: int | None = None,
+                 max: int | None = None, signed: bool = False) -> None:
+        if min is None and signed:
+            min = -DATABASE_INT_MAX - 1
+        super().__init__(map, fixed_digits, min,
+                         DATABASE_INT_MAX if max is None else max, signed)
+
+
 def create_app(config: Any = None, services: Services | None = None) -> Flask:
     """Build the web app. `config` is a settings.Config (default: load_config())."""
     config = config or load_config()
     services = services or build_services(config)
     prepare_database(services)
     app = Flask(__name__)
+    # Before any blueprint adds a rule: each rule takes its converter when it is added.
+    app.url_map.converters["int"] = DatabaseIntConverter
     app.config.update(
         SECRET_KEY=config["web.secret_key"] or _stored_secret_key(config),
         MAX_CONTENT_LENGTH=config["web.max_body_bytes"],
@@ -217,9 +241,10 @@ def cmd_create_token(config: Any, args: argparse.Namespace) -> int:
 
     services = build_services(config)
     prepare_database(services)
-    expires = dt.timedelta(days=args.expires_days) if args.expires_days else None
+    # Without --expires-days the token does not expire; the parser only lets 1..3650 through.
+    expires = dt.timedelta(days=args.expires_days) if args.expires_days is not None else None
     with services.database.write() as session:
-        token = auth.create_token(session, args.name, args.role, expires)
+        token = auth.create_token(session, args.name, args.role, expires, user=args.user)
     print(token)
     return 0
 
@@ -251,6 +276,9 @@ def cmd_smtp(config: Any, args: argparse.Namespace) -> int:
     return run_smtp(config, args.processes)
 
 
+MAX_TOKEN_DAYS = 3650
+
+
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="app.py", description="Public-service contact centre")
     main.add_argument("--config", help="configuration file (default: CC_CONFIG or config.toml)")
@@ -267,11 +295,15 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("create-token", help="create an API token (printed once)")
     p.add_argument("name")
     p.add_argument("--role", required=True)
-    p.add_argument("--expires-days", type=int, default=0)
+    p.add_argument("--user", help="the username the token acts for (see README)")
+    p.add_argument("--expires-days", type=int_argument(1, MAX_TOKEN_DAYS),
+                   help=f"days the token is valid, 1 to {MAX_TOKEN_DAYS} "
+                        "(default: it does not expire)")
     sub.add_parser("seed-demo", help="create the demo users and cases")
     sub.add_parser("migrate", help="bring the database schema up to date")
     p = sub.add_parser("smtp", help="run only the SMTP intake (for more intake nodes)")
-    p.add_argument("--processes", type=int, help="processes on the port (smtp.processes)")
+    p.add_argument("--processes", type=int_argument(1, MAX_SMTP_PROCESSES),
+                   help="processes on the port (smtp.processes)")
     p = sub.add_parser("ingest-letter", help="read scanned letters (files or folders)")
     p.add_argument("paths", nargs="+", help="PDF, TIFF, PNG or JPEG files, or folders")
     p = sub.add_parser("train-router",
@@ -306,6 +338,27 @@ def _with_kb(run: Callable[[Any, argparse.Namespace], int]
 COMMANDS.update({name: _with_kb(run) for name, run in kb_cli.COMMANDS.items()})
 
 
+def check_data_dir(config: Any, create: bool = True) -> None:
+    """A data folder that cannot be used stops a command with one line naming data.dir,
+    before anything is written, rather than with a traceback from the first part that
+    writes a file. `route` only reads from it, so it need not exist for that."""
+    folder = config.data_dir
+    if not create:
+        if folder.exists() and not folder.is_dir():
+            raise ConfigError("data.dir", f"cannot use {folder} as the data folder: "
+                                          "it is a file, not a folder")
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):  # can we write there?
+            pass
+    except OSError as error:
+        reason = "it is a file, not a folder" if isinstance(error, FileExistsError) \
+            else error.strerror or str(error)
+        raise ConfigError("data.dir", f"cannot use {folder} as the data folder: "
+                                      f"{reason}") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -315,11 +368,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"config error: {error}", file=sys.stderr)
         return 2
     try:
+        check_data_dir(config, create=args.command != "route")
         if args.command == "serve":
             return serve(config)
         return COMMANDS[args.command](config, args)
     except ConfigError as error:  # found while starting a part (e.g. a TLS certificate)
         print(f"config error: {error}", file=sys.stderr)
+        return 2
+    except DatabaseUnavailable as error:  # its message hides any password in the URL
+        key = "database.url" if config["database.url"] else "data.dir"
+        print(f"config error: {key}: {error}", file=sys.stderr)
         return 2
     except (auth.AuthError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)

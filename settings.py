@@ -8,8 +8,12 @@ one line on stderr and exit status 2.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import datetime as dt
+import difflib
+import logging
+import math
 import os
 import re
 import tomllib
@@ -27,6 +31,12 @@ ROLES = ("agent", "supervisor", "admin")
 # Tokens may also carry "intake": a system that may only submit contacts (a kiosk, a web form).
 TOKEN_ROLES = (*ROLES, "intake")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+GIB = 1 << 30
+# Working hours a time limit may allow at most (about five working years).
+MAX_LIMIT_HOURS = 10000
+MAX_CAPACITY = 1000
+
+log = logging.getLogger(__name__)
 
 
 class ConfigError(Exception):
@@ -42,8 +52,15 @@ def _port(value: int) -> str | None:
     return None if 1 <= value <= 65535 else "must be a port number between 1 and 65535"
 
 
-def _positive(value: float) -> str | None:
-    return None if value > 0 else "must be greater than 0"
+MAX_SMTP_PROCESSES = 256
+
+
+def _between(low: float, high: float) -> Callable[[Any], str | None]:
+    """A check for a number from low to high: a huge value (1e308 seconds, 10**30 bytes) would
+    pass "positive" yet break whatever does arithmetic with it (a worker's sleep overflows)."""
+    def check(value: float) -> str | None:
+        return None if low <= value <= high else f"must be between {low!r} and {high!r}"
+    return check
 
 
 def _fraction(value: float) -> str | None:
@@ -62,6 +79,20 @@ def _database_url(value: str) -> str | None:
     if value == "" or value.startswith(("sqlite://", "postgresql")):
         return None
     return "must be a sqlite:/// or postgresql+psycopg:// URL"
+
+
+def int_argument(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type for a command-line number, checked like a setting: argparse turns a
+    wrong one into a usage message and exit status 2."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high}, got {value}")
+        return value
+    return parse
 
 
 @dataclass(frozen=True)
@@ -94,8 +125,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("data.dir", str, "./data", "Folder for the SQLite database and stored files"),
     Setting("data.inline_max_bytes", int, 131072,
             "Attachments taken by intake up to this size are kept in the database, not as "
-            "files (0: always files)",
-            lambda v: None if v >= 0 else "must be 0 or more"),
+            "files (0: always files)", _between(0, GIB)),
     Setting("web.host", str, "127.0.0.1", "Address the web server listens on"),
     Setting("web.port", int, 8080, "Port of the web server", _port),
     Setting("web.secret_key", str, "",
@@ -104,24 +134,25 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("web.secure_cookies", bool, False,
             "Send the session cookie over HTTPS only (set it behind a TLS proxy)"),
     Setting("web.max_body_bytes", int, 1048576, "Largest accepted HTTP request body",
-            _positive),
+            _between(1, GIB)),
     Setting("smtp.host", str, "127.0.0.1", "Address the SMTP server listens on"),
     Setting("smtp.port", int, 2525, "Port of the SMTP server", _port),
     Setting("smtp.domain", str, "city.example",
             "Mail domain: contact@ it and <department id>@ it are accepted"),
     Setting("smtp.mailbox", str, "contact", "Local part of the main address"),
     Setting("smtp.max_message_bytes", int, 26214400, "Largest accepted mail (552 beyond it)",
-            _positive),
+            _between(1, GIB)),
     Setting("smtp.max_recipients", int, 50, "Recipients accepted per mail (452 beyond it)",
-            _positive),
+            _between(1, 10000)),
     Setting("smtp.max_attachments", int, 20, "Attachments kept per mail (more are noted)",
-            _positive),
+            _between(1, 10000)),
     Setting("smtp.tls_cert", str, "", "PEM certificate for STARTTLS (empty: no STARTTLS)"),
     Setting("smtp.tls_key", str, "", "PEM private key for STARTTLS"),
     Setting("smtp.ack_limit_per_hour", int, 5,
-            "Acknowledgements sent to one address per hour at most", _positive),
+            "Acknowledgements sent to one address per hour at most", _between(1, 10_000_000)),
     Setting("smtp.processes", int, 1,
-            "SMTP intake processes sharing the port (SO_REUSEPORT)", _positive),
+            "SMTP intake processes sharing the port (SO_REUSEPORT)",
+            _between(1, MAX_SMTP_PROCESSES)),
     Setting("relay.host", str, "",
             "SMTP relay for outgoing mail; empty writes .eml files to data/outbox-mail"),
     Setting("relay.port", int, 587, "Port of the SMTP relay", _port),
@@ -142,7 +173,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("phone.whatsapp_from", str, "", "WhatsApp sender (whatsapp:+…); empty: no WhatsApp"),
     Setting("phone.wait_limit_seconds", int, 300,
             "Longest wait in a queue before the caller is offered voicemail or a call back",
-            _positive),
+            _between(1, 86400)),
     Setting("phone.voice_en", str, "en-GB", "Language of English speech and recognition"),
     Setting("phone.voice_zh", str, "cmn-CN", "Language of Mandarin speech and recognition"),
     Setting("phone.kb_min_score", float, 0.6,
@@ -157,38 +188,42 @@ SETTINGS: tuple[Setting, ...] = (
             "Folder for files that cannot be read, each with a .reason.txt "
             "(empty: <data dir>/letters/quarantine)"),
     Setting("letters.workers", int, 2, "OCR workers serve starts (each loads the model once)",
-            _positive),
+            _between(1, 64)),
     Setting("letters.ocr_engine", str, "rapidocr", "OCR engine: rapidocr or tesseract",
             lambda v: None if v in ("rapidocr", "tesseract") else "must be rapidocr or tesseract"),
-    Setting("letters.max_file_bytes", int, 10485760, "Largest scan accepted", _positive),
-    Setting("letters.max_pages", int, 20, "Most pages read from one letter", _positive),
+    Setting("letters.max_file_bytes", int, 10485760, "Largest scan accepted", _between(1, GIB)),
+    Setting("letters.max_pages", int, 20, "Most pages read from one letter", _between(1, 10000)),
     Setting("letters.check_confidence", float, 0.85,
             "A page whose mean line confidence is below this is flagged 'check the text'",
             _fraction),
     Setting("letters.poll_seconds", float, 2.0, "How often the inbox folder is looked at",
-            _positive),
+            _between(0.01, 3600)),
     Setting("letters.return_address", str, "Town Hall, 1 High Street, Example EX1 1AA",
             "The administration's postal address on reply letters (comma-separated lines)"),
     Setting("letters.phone", str, "0300 123 4567", "Phone number printed on reply letters"),
     Setting("letters.email", str, "contact@city.example", "Email address printed on letters"),
     Setting("letters.cjk_font", str, "",
             "TrueType font for Chinese letters (empty: look for a Noto CJK or WenQuanYi font)"),
-    Setting("intake.max_text_chars", int, 100000, "Longest accepted contact text", _positive),
+    Setting("intake.max_text_chars", int, 100000, "Longest accepted contact text",
+            _between(1, 10_000_000)),
     Setting("intake.max_attachment_bytes", int, 10485760, "Largest accepted attachment",
-            _positive),
+            _between(1, GIB)),
     Setting("chat.allowed_origins", str, "",
             "Sites (comma-separated origins, e.g. https://www.city.example) whose pages may "
             "embed the chat widget; other cross-origin requests are refused"),
-    Setting("chat.max_message_chars", int, 2000, "Longest chat message accepted", _positive),
+    Setting("chat.max_message_chars", int, 2000, "Longest chat message accepted",
+            _between(1, 1_000_000)),
     Setting("chat.messages_per_minute", int, 20, "Chat messages accepted per session a minute",
-            _positive),
+            _between(1, 1_000_000)),
     Setting("chat.messages_per_minute_per_address", int, 120,
-            "Chat messages accepted per IP address a minute (all its sessions)", _positive),
+            "Chat messages accepted per IP address a minute (all its sessions)",
+            _between(1, 1_000_000)),
     Setting("chat.session_hours", float, 12.0,
-            "How long a chat session token stays valid after the chat starts", _positive),
+            "How long a chat session token stays valid after the chat starts",
+            _between(0.01, 8760)),
     Setting("chat.poll_seconds", float, 1.0,
             "How often each web process looks for chat lines and typing from other processes",
-            _positive),
+            _between(0.01, 3600)),
     Setting("georeport.require_api_key", bool, True,
             "Open311 POST requests need an api_key (an API token); false: anyone may report"),
     Setting("georeport.private_services", str,
@@ -200,11 +235,11 @@ SETTINGS: tuple[Setting, ...] = (
             "Department that receives cases the router is unsure of"),
     Setting("routing.retrain_minutes", int, 60,
             "How often serve retrains the router when new labelled cases exist (0: never)",
-            lambda v: None if v >= 0 else "must be 0 or more"),
+            _between(0, 525600)),
     Setting("outbox.max_attempts", int, 8, "Send attempts before an outbox item fails",
-            _positive),
+            _between(1, 1000)),
     Setting("outbox.poll_seconds", float, 1.0, "How often idle workers look for work",
-            _positive),
+            _between(0.01, 3600)),
     Setting("time_limits.at_risk_fraction", float, 0.8,
             "Share of a time limit after which a case is at risk", _fraction),
     Setting("supervisor.public_url", str, "http://127.0.0.1:8080",
@@ -319,6 +354,8 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
         raise ConfigError("CC_CONFIG", f"config file {path} does not exist") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), f"malformed TOML: {exc}") from None
+    _check_keys("", raw, _file_schema())
+    _warn_unknown_variables(env)
     values = {s.key: _scalar(s, raw, env) for s in SETTINGS}
     departments = _departments(raw.get("departments", []))
     config = Config(
@@ -334,6 +371,66 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
     )
     _check_references(config)
     return config
+
+
+_ANY = None  # a value (or a table whose entries are checked where it is read)
+_LIMITS = {"first_response": _ANY, "resolution": _ANY}
+
+
+def _file_schema() -> dict[str, Any]:
+    """Every key a config file may hold: a dict is a table, [dict] an array of tables."""
+    schema: dict[str, Any] = {}
+    for setting in SETTINGS:
+        section, _, name = setting.key.partition(".")
+        schema.setdefault(section, {})[name] = _ANY
+    schema["calendar"] = dict.fromkeys(
+        (*WEEKDAYS, "holidays_country", "holidays_subdivision", "extra_holidays"), _ANY)
+    schema["time_limits"].update(dict.fromkeys(PRIORITIES, _LIMITS))
+    schema["routing"].update(priority=_ANY, district_rules=[dict.fromkeys(
+        ("postcode_prefix", "department", "service", "only_services", "office"), _ANY)])
+    schema["demo"]["users"] = [dict.fromkeys(
+        ("username", "display_name", "role", "departments", "languages", "password"), _ANY)]
+    schema["assignment"] = {"capacity": _ANY}
+    service = {**dict.fromkeys(("code", "name", "keywords", "negative", "priority"), _ANY),
+               "time_limits": _LIMITS}
+    schema["departments"] = [{**dict.fromkeys(("id", "name", "assignment"), _ANY),
+                              "services": [service]}]
+    return schema
+
+
+def _check_keys(prefix: str, raw: Any, schema: Any) -> None:
+    """A misspelt key (`prot = 9090`, `[webb]`) would otherwise be ignored without a word."""
+    if isinstance(schema, list):
+        for index, item in enumerate(raw if isinstance(raw, list) else ()):
+            name = next((item[k] for k in ("id", "code", "username")
+                         if isinstance(item, dict) and isinstance(item.get(k), str)), None)
+            _check_keys(f"{prefix}.{name}" if name else f"{prefix}[{index}]", item, schema[0])
+        return
+    if not isinstance(schema, dict) or not isinstance(raw, dict):
+        return  # a value, or a wrong type that is reported where the value is read
+    for name, value in raw.items():
+        key = f"{prefix}.{name}" if prefix else name
+        if name not in schema:
+            candidates = [f"{prefix}.{known}" if prefix else known for known in schema]
+            if not prefix:  # a section name, or a setting written outside its section
+                candidates += [s.key for s in SETTINGS]
+            close = difflib.get_close_matches(key, candidates, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ConfigError(key, f"unknown {'key' if prefix else 'section or key'}{hint}")
+        _check_keys(key, value, schema[name])
+
+
+def _warn_unknown_variables(env: Mapping[str, str]) -> None:
+    """CC_ variables that name no setting are ignored, with a warning: a misspelt one would
+    silently leave the default in force, yet other tools may set CC_ variables of their own,
+    so this is not an error. CC_TEST_ variables belong to the test suite."""
+    known = {s.env_var for s in SETTINGS} | {"CC_CONFIG"}
+    known |= {s.env_var + "_FILE" for s in SETTINGS if s.secret}
+    for name in sorted(env):
+        if name.startswith("CC_") and name not in known and not name.startswith("CC_TEST_"):
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            log.warning("%s is not a setting and is ignored%s", name,
+                        f" (did you mean {close[0]}?)" if close else "")
 
 
 def _scalar(setting: Setting, raw: Mapping[str, Any], env: Mapping[str, str]) -> Any:
@@ -377,7 +474,10 @@ def _coerce(setting: Setting, value: Any) -> Any:
                 raise ValueError
             return int(value)
         if setting.kind is float and not isinstance(value, bool):
-            return float(value)
+            number = float(value)
+            if not math.isfinite(number):  # "inf" and "nan" parse, and TOML has them too
+                raise ConfigError(setting.key, f"expected a finite number, got {value!r}")
+            return number
         if setting.kind is str and isinstance(value, str):
             return value
     except ValueError:
@@ -502,8 +602,10 @@ def _limit_pair(key: str, raw: Any, required: bool = True) -> dict[str, float]:
                 raise ConfigError(f"{key}.{name}", "is required")
             continue
         value = raw[name]
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise ConfigError(f"{key}.{name}", "must be a positive number of working hours")
+        if isinstance(value, bool) or not isinstance(value, int | float) \
+                or not 0 < value <= MAX_LIMIT_HOURS:  # also refuses TOML's inf and nan
+            raise ConfigError(f"{key}.{name}", "must be a positive number of working hours "
+                                               f"up to {MAX_LIMIT_HOURS}")
         result[name] = float(value)
     return result
 
@@ -529,8 +631,10 @@ def _capacity(raw: Any) -> dict[str, int]:
         if group not in CAPACITY_GROUPS:
             raise ConfigError(f"assignment.capacity.{group}",
                               f"unknown kind of work (one of {', '.join(CAPACITY_GROUPS)})")
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ConfigError(f"assignment.capacity.{group}", "must be a whole number >= 0")
+        if isinstance(value, bool) or not isinstance(value, int) \
+                or not 0 <= value <= MAX_CAPACITY:
+            raise ConfigError(f"assignment.capacity.{group}",
+                              f"must be a whole number from 0 to {MAX_CAPACITY}")
     return dict(raw)
 
 

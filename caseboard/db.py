@@ -32,10 +32,35 @@ _WRITE = "cc_write"
 BACKSTOP_CHECKPOINT_PAGES = 10000
 
 
+class DatabaseUnavailable(Exception):
+    """The database cannot be opened or reached. The message shows the URL without its
+    password and the driver's reason; the CLI prints it as one line and exits 2."""
+
+
+def safe_url(url: str) -> str:
+    """The URL as it may be shown to people: a password in it is replaced by ***."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except exc.ArgumentError:
+        return "(unparsable URL)"
+
+
+def _reason(error: Exception, url: str) -> str:
+    """The driver's own first words, without SQLAlchemy's background link or any password."""
+    reason = str(getattr(error, "orig", None) or error).strip()
+    reason = " ".join(line.strip() for line in reason.splitlines()) or type(error).__name__
+    password = sa.engine.make_url(url).password
+    return reason.replace(str(password), "***") if password else reason
+
+
 def make_engine(url: str, sqlite_synchronous: str = "full") -> sa.Engine:
-    if url.startswith("sqlite"):
-        return _sqlite_engine(url, sqlite_synchronous)
-    return sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    try:
+        if url.startswith("sqlite"):
+            return _sqlite_engine(url, sqlite_synchronous)
+        return sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    except (exc.ArgumentError, ImportError) as error:  # unparsable, or a driver not installed
+        raise DatabaseUnavailable(f"cannot use the database URL {safe_url(url)}: "
+                                  f"{error}") from None
 
 
 def _sqlite_engine(url: str, synchronous: str) -> sa.Engine:
@@ -43,7 +68,14 @@ def _sqlite_engine(url: str, synchronous: str) -> sa.Engine:
         raise ValueError(f"unknown SQLite synchronous mode {synchronous!r}")
     database = sa.engine.make_url(url).database
     if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(database).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            reason = "it is a file, not a folder" if isinstance(error, FileExistsError) \
+                else error.strerror or str(error)
+            raise DatabaseUnavailable(f"cannot create the folder {folder} for the SQLite "
+                                      f"database: {reason}") from None
     # LIFO: a thread gets back the connection it just used, whose page cache is still
     # valid when nobody else wrote since; a FIFO pool hands out the connection idle longest,
     # whose cache another connection's writes have made stale (its pages read again).
@@ -157,6 +189,17 @@ def _is_retryable(error: Exception, driver_integrity_error: type[Exception]) -> 
     return code in ("40001", "40P01") or "locked" in str(driver_error)
 
 
+def check_reachable(database: Database) -> None:
+    """Open one connection, so a wrong host, port, database name or password (or a file that
+    is no SQLite database) is one clear error rather than a traceback from deep inside."""
+    try:
+        with database.engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except exc.DBAPIError as error:
+        raise DatabaseUnavailable(f"cannot open the database {safe_url(database.url)}: "
+                                  f"{_reason(error, database.url)}") from None
+
+
 def alembic_config(url: str) -> AlembicConfig:
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
@@ -165,7 +208,10 @@ def alembic_config(url: str) -> AlembicConfig:
 
 
 def migrate(database: Database) -> None:
-    """Bring the schema to the newest migration (safe to run on every start)."""
+    """Bring the schema to the newest migration (safe to run on every start).
+
+    Raises DatabaseUnavailable when the database cannot be reached or opened at all."""
+    check_reachable(database)
     with database.engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             # Several nodes may start at once: one migrates, the others wait and find it done.

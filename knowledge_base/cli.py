@@ -14,6 +14,22 @@ from pathlib import Path
 from knowledge_base.articles import ImportFailed, KbError
 from knowledge_base.service import KnowledgeBase
 
+MAX_SEARCH_RESULTS = 50
+MAX_GAPS = 1000
+
+
+def _limit(high: int) -> Callable[[str], int]:
+    """--limit from 1 to high: 0 or a negative number once still showed a result."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not 1 <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from 1 to {high}, got {value}")
+        return value
+    return parse
+
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("kb-import", help="import knowledge-base articles from a JSONL file")
@@ -24,10 +40,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--language", choices=("en", "zh"), help="only articles in this language")
     p.add_argument("--department", help="only articles of this department")
-    p.add_argument("--limit", type=int, default=5, help="most results to show (default 5)")
+    p.add_argument("--limit", type=_limit(MAX_SEARCH_RESULTS), default=5,
+                   help=f"most results to show, 1 to {MAX_SEARCH_RESULTS} (default 5)")
     p.add_argument("question", help="the question, or - to read one question per line")
     p = sub.add_parser("kb-gaps", help="questions without a good answer, most asked first")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=_limit(MAX_GAPS), default=50,
+                   help=f"most questions to show, 1 to {MAX_GAPS} (default 50)")
     p.add_argument("--json", action="store_true", help="print JSON lines")
 
 
@@ -61,11 +79,16 @@ def cmd_export(kb: KnowledgeBase, args: argparse.Namespace) -> int:
 
 
 def cmd_search(kb: KnowledgeBase, args: argparse.Namespace) -> int:
+    if args.department and args.department not in kb.catalogue:
+        # Searched, it would find nothing and record the question as a knowledge gap.
+        print(f"error: unknown department {args.department!r} (one of "
+              f"{', '.join(sorted(kb.catalogue))})", file=sys.stderr)
+        return 2
     questions = sys.stdin.read().splitlines() if args.question == "-" else [args.question]
     status = 0
     for question in questions:
         try:
-            outcome = kb.search(question, args.language, args.department, max(1, args.limit))
+            outcome = kb.search(question, args.language, args.department, args.limit)
         except KbError as error:
             if args.question != "-":
                 print(f"error: {error}", file=sys.stderr)

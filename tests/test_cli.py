@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, free_port
+from tests.conftest import PG_ADMIN_URL, ROOT, free_port
 
 
 def run(args: list[str], env: dict[str, str], stdin: str = "", timeout: float = 120
@@ -26,7 +26,7 @@ def run(args: list[str], env: dict[str, str], stdin: str = "", timeout: float = 
 
 def cli_env(tmp_path: Path, db_url: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CC_")}
-    env.update(CC_DATA_DIR=str(tmp_path / "data"), CC_DATABASE_URL=db_url, **extra)
+    env.update({"CC_DATA_DIR": str(tmp_path / "data"), "CC_DATABASE_URL": db_url, **extra})
     return env
 
 
@@ -64,6 +64,10 @@ def test_route_reads_one_text_per_line_from_stdin() -> None:
     ({"CC_WEB_PORT": "70000"}, "web.port"),
     ({"CC_ADMINISTRATION_TIMEZONE": "Nowhere/City"}, "administration.timezone"),
     ({"CC_ROUTING_TRIAGE_DEPARTMENT": "atlantis"}, "routing.triage_department"),
+    # Accepted once: serve started, then every worker died of an OverflowError.
+    ({"CC_OUTBOX_POLL_SECONDS": "inf"}, "outbox.poll_seconds"),
+    ({"CC_LETTERS_POLL_SECONDS": "nan"}, "letters.poll_seconds"),
+    ({"CC_CHAT_POLL_SECONDS": "1e308"}, "chat.poll_seconds"),
 ])
 def test_bad_config_stops_with_one_line_and_status_2(tmp_path: Path, env: dict[str, str],
                                                      key: str) -> None:
@@ -72,6 +76,90 @@ def test_bad_config_stops_with_one_line_and_status_2(tmp_path: Path, env: dict[s
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and key in lines[0]
     assert not (tmp_path / "data").exists()  # nothing was created
+
+
+def test_a_misspelt_config_key_stops_with_one_line_naming_it(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text((ROOT / "config.toml").read_text(encoding="utf-8").replace(
+        "port = 8080", "prot = 9090", 1), encoding="utf-8")
+    result = run(["--config", str(config), "serve"], cli_env(tmp_path, ""), timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "config error: web.prot: unknown key (did you mean web.port?)"]
+
+
+def test_a_misspelt_cc_variable_is_a_warning(tmp_path: Path) -> None:
+    result = run(["route", "pothole"], cli_env(tmp_path, "", CC_ROUTING_MIN_CONFIDENSE="0.9"))
+    assert result.returncode == 0, result.stderr
+    assert "CC_ROUTING_MIN_CONFIDENSE is not a setting and is ignored " \
+           "(did you mean CC_ROUTING_MIN_CONFIDENCE?)" in result.stderr
+
+
+def unusable_data_folders(tmp_path: Path) -> list[tuple[Path, str]]:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder", encoding="utf-8")
+    folders = [(a_file, "it is a file, not a folder"),
+               (a_file / "data", "Not a directory")]
+    if Path("/proc/self").is_dir():  # a folder nobody may create anything in
+        folders.append((Path("/proc/nonexistent"), "No such file or directory"))
+    return folders
+
+
+@pytest.mark.parametrize("command", [
+    ["migrate"], ["serve"], ["smtp"], ["seed-demo"], ["kb-search", "bins"],
+    ["create-token", "kiosk", "--role", "intake"], ["train-router"],
+])
+def test_an_unusable_data_folder_stops_every_command_with_one_line(tmp_path: Path,
+                                                                   command: list[str]) -> None:
+    folders = unusable_data_folders(tmp_path)
+    for folder, reason in folders if command == ["migrate"] else folders[:1]:
+        env = cli_env(tmp_path, "", CC_DATA_DIR=str(folder), CC_WEB_PORT=str(free_port()),
+                      CC_SMTP_PORT=str(free_port()))
+        result = run(command, env, timeout=60)
+        assert result.returncode == 2, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert lines == [f"config error: data.dir: cannot use {folder} as the data folder: "
+                         f"{reason}"], result.stderr
+
+
+def test_route_needs_no_data_folder_but_refuses_a_file(tmp_path: Path) -> None:
+    missing = run(["route", "pothole"], cli_env(tmp_path, "",
+                                                CC_DATA_DIR=str(tmp_path / "none")))
+    assert missing.returncode == 0, missing.stderr
+    assert not (tmp_path / "none").exists()
+    a_file = unusable_data_folders(tmp_path)[0][0]
+    refused = run(["route", "pothole"], cli_env(tmp_path, "", CC_DATA_DIR=str(a_file)))
+    assert refused.returncode == 2 and "data.dir" in refused.stderr
+
+
+@pytest.mark.parametrize("command", [["migrate"], ["serve"], ["seed-demo"], ["smtp"],
+                                     ["kb-gaps"]])
+def test_an_unreachable_database_is_one_line_without_the_password(tmp_path: Path,
+                                                                  command: list[str]) -> None:
+    closed = f"postgresql+psycopg://postgres:hunter2-secret@127.0.0.1:{free_port()}/cc"
+    missing = PG_ADMIN_URL.replace("postgres@", "postgres:hunter2-secret@", 1).rsplit("/", 1)[0]
+    for url, reasons in ((closed, ("refused",)),
+                         (missing + "/cc_does_not_exist", ("does not exist", "refused"))):
+        env = cli_env(tmp_path, url, CC_WEB_PORT=str(free_port()),
+                      CC_SMTP_PORT=str(free_port()))
+        result = run(command, env, timeout=60)
+        assert result.returncode == 2, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        assert lines[0].startswith("config error: database.url: cannot open the database "
+                                   "postgresql+psycopg://postgres:***@")
+        assert any(reason in lines[0] for reason in reasons), lines[0]
+        assert "hunter2" not in result.stderr + result.stdout
+
+
+def test_a_broken_sqlite_database_is_one_line(tmp_path: Path) -> None:
+    not_a_database = tmp_path / "cc.db"
+    not_a_database.write_text("hello, this is not SQLite\n" * 100, encoding="utf-8")
+    result = run(["migrate"], cli_env(tmp_path, f"sqlite:///{not_a_database}"))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"config error: database.url: cannot open the database sqlite:///{not_a_database}: "
+        "file is not a database"]
 
 
 def test_malformed_toml_stops_with_status_2(tmp_path: Path) -> None:
@@ -97,6 +185,43 @@ def test_create_user_and_token(tmp_path: Path, db_url: str) -> None:
     assert wrong.returncode == 1 and "unknown role" in wrong.stderr
     token = run(["create-token", "kiosk", "--role", "intake"], env)
     assert token.returncode == 0 and token.stdout.strip().startswith("cc_")
+    for_dave = run(["create-token", "daves-tool", "--role", "agent", "--user", "dave"], env)
+    assert for_dave.returncode == 0 and for_dave.stdout.strip().startswith("cc_")
+    above = run(["create-token", "t", "--role", "admin", "--user", "dave"], env)
+    assert above.returncode == 1 and "dave is an agent" in above.stderr
+
+
+@pytest.mark.parametrize("days", ["0", "-5", "3651", "seven"])
+def test_create_token_wants_a_positive_number_of_days(tmp_path: Path, days: str) -> None:
+    # 0 made a token that never expires, -5 one that had already expired.
+    result = run(["create-token", "kiosk", "--role", "intake", "--expires-days", days],
+                 cli_env(tmp_path, f"sqlite:///{tmp_path / 'cc.db'}", CC_DEMO="0"))
+    assert result.returncode == 2 and result.stdout == ""
+    assert "argument --expires-days:" in result.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "cc.db").exists()  # refused before anything was created
+
+
+def test_create_token_expires_after_the_days_given(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    database = tmp_path / "cc.db"
+    env = cli_env(tmp_path, f"sqlite:///{database}", CC_DEMO="0")
+    for name, extra in (("forever", []), ("month", ["--expires-days", "30"])):
+        made = run(["create-token", name, "--role", "intake", *extra], env)
+        assert made.returncode == 0, made.stderr
+    engine = sa.create_engine(f"sqlite:///{database}")
+    with engine.connect() as connection:
+        rows: dict[str, float | None] = {name: days for name, days in connection.execute(
+            sa.text("SELECT name, julianday(expires_at) - julianday(created_at) FROM api_token"))}
+    engine.dispose()
+    assert rows["forever"] is None
+    assert rows["month"] == pytest.approx(30)
+
+
+def test_smtp_processes_option_is_bounded(tmp_path: Path) -> None:
+    result = run(["smtp", "--processes", "100000"], cli_env(tmp_path, ""))
+    assert result.returncode == 2 and "argument --processes:" in result.stderr
+    assert not (tmp_path / "data").exists()
 
 
 @pytest.mark.ports
