@@ -14,6 +14,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, jsonify, request
@@ -204,8 +205,6 @@ def cmd_route(config: Any, args: argparse.Namespace) -> int:
 
 
 def cmd_train_router(config: Any, args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from caseboard import router_training
 
     if args.csv:
@@ -338,16 +337,25 @@ def _with_kb(run: Callable[[Any, argparse.Namespace], int]
 COMMANDS.update({name: _with_kb(run) for name, run in kb_cli.COMMANDS.items()})
 
 
-def check_data_dir(config: Any, create: bool = True) -> None:
+def check_folders(config: Any, command: str) -> None:
     """A data folder that cannot be used stops a command with one line naming data.dir,
     before anything is written, rather than with a traceback from the first part that
-    writes a file. `route` only reads from it, so it need not exist for that."""
+    writes a file. `route` only reads from it, so it need not exist for that. The letters'
+    own folders, when set, are checked for the commands that use them."""
     folder = config.data_dir
-    if not create:
+    if command == "route":
         if folder.exists() and not folder.is_dir():
             raise ConfigError("data.dir", f"cannot use {folder} as the data folder: "
                                           "it is a file, not a folder")
         return
+    _check_folder("data.dir", folder, "the data folder")
+    if command in ("serve", "ingest-letter"):
+        for key in ("letters.inbox_dir", "letters.quarantine_dir"):
+            if config[key]:
+                _check_folder(key, Path(config[key]).expanduser(), "a folder")
+
+
+def _check_folder(key: str, folder: Path, what: str) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=folder):  # can we write there?
@@ -355,8 +363,7 @@ def check_data_dir(config: Any, create: bool = True) -> None:
     except OSError as error:
         reason = "it is a file, not a folder" if isinstance(error, FileExistsError) \
             else error.strerror or str(error)
-        raise ConfigError("data.dir", f"cannot use {folder} as the data folder: "
-                                      f"{reason}") from None
+        raise ConfigError(key, f"cannot use {folder} as {what}: {reason}") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -368,7 +375,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"config error: {error}", file=sys.stderr)
         return 2
     try:
-        check_data_dir(config, create=args.command != "route")
+        check_folders(config, args.command)
         if args.command == "serve":
             return serve(config)
         return COMMANDS[args.command](config, args)

@@ -122,6 +122,17 @@ def test_an_unusable_data_folder_stops_every_command_with_one_line(tmp_path: Pat
                          f"{reason}"], result.stderr
 
 
+@pytest.mark.parametrize("key", ["letters.inbox_dir", "letters.quarantine_dir"])
+def test_an_unusable_letters_folder_stops_serve_with_one_line(tmp_path: Path, key: str) -> None:
+    a_file = unusable_data_folders(tmp_path)[0][0]
+    env = cli_env(tmp_path, "", CC_WEB_PORT=str(free_port()), CC_SMTP_PORT=str(free_port()),
+                  **{"CC_" + key.replace(".", "_").upper(): str(a_file)})
+    result = run(["serve"], env, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"config error: {key}: cannot use {a_file} as a folder: it is a file, not a folder"]
+
+
 def test_route_needs_no_data_folder_but_refuses_a_file(tmp_path: Path) -> None:
     missing = run(["route", "pothole"], cli_env(tmp_path, "",
                                                 CC_DATA_DIR=str(tmp_path / "none")))
