@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import importlib
 import json
@@ -356,6 +357,7 @@ def check_folders(config: Any, command: str) -> None:
 
 
 def _check_folder(key: str, folder: Path, what: str) -> None:
+    missing = [path for path in (folder, *folder.parents) if not path.exists()]
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=folder):  # can we write there?
@@ -364,6 +366,12 @@ def _check_folder(key: str, folder: Path, what: str) -> None:
         reason = "it is a file, not a folder" if isinstance(error, FileExistsError) \
             else error.strerror or str(error)
         raise ConfigError(key, f"cannot use {folder} as {what}: {reason}") from None
+    finally:
+        # A check leaves nothing behind: a command stopped later by another bad setting
+        # (a TLS certificate, say) has written nothing. The parts that use it create it.
+        for path in missing:  # the deepest first
+            with contextlib.suppress(OSError):
+                path.rmdir()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
