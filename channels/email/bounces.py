@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from caseboard import audit, outbox
+from caseboard.contacts import CONTROL_CHARACTERS
 from caseboard.models import Case, CitizenIdentity, Message, OutboxItem
 from caseboard.services import Services
 
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 BOUNCED = "bounced ("  # how a bounce's reason starts on the outbox item it fails
 _ADDRESS = re.compile(r"[A-Za-z0-9._%+'=-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 
 
@@ -107,7 +107,7 @@ def _status_blocks(part: MimePart) -> list[Failure]:
 
 def _field(block: MimePart, name: str) -> str:
     # No control characters: the values go into the database (PostgreSQL refuses NUL).
-    return _CONTROLS.sub("", str(block.get(name) or ""))
+    return CONTROL_CHARACTERS.sub("", str(block.get(name) or ""))
 
 
 def _original_id(part: MimePart) -> str:

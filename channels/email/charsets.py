@@ -15,6 +15,8 @@ import re
 
 import charset_normalizer
 
+from caseboard.contacts import CONTROL_CHARACTERS
+
 _ALIASES = {
     "gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "cp936": "gb18030",
     "euc-cn": "gb18030", "x-euc-cn": "gb18030", "gb_2312-80": "gb18030", "csgb2312": "gb18030",
@@ -98,7 +100,6 @@ def decode_bytes(data: bytes, declared: str | None = None, hint: str | None = No
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
 
 
-_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _FOLD = re.compile(r"\r?\n[ \t]")
 _SPACES = re.compile(r"\s+")
 
@@ -109,7 +110,7 @@ def decode_header(raw: str | None, hint: str | None = None) -> str:
     if not raw:
         return ""
     raw = str(raw)
-    if raw.isascii() and "=?" not in raw and not _CONTROLS.search(raw):
+    if raw.isascii() and "=?" not in raw and not CONTROL_CHARACTERS.search(raw):
         # Most headers: nothing to decode, only folding and runs of spaces to undo (what
         # _decode_words comes to; a CR outside a line end is dropped, not made a space).
         return " ".join(raw.replace("\r", "").split())
@@ -144,7 +145,7 @@ def _decode_words(raw: str, hint: str | None) -> str:
     pieces.append(_raw_text(raw[position:], hint))
     # Control characters (a NUL from an encoded word, say) belong in no header; PostgreSQL
     # refuses NUL in text outright, which would turn one bad mail into a 451 loop.
-    return _SPACES.sub(" ", _CONTROLS.sub("", "".join(pieces))).strip()
+    return _SPACES.sub(" ", CONTROL_CHARACTERS.sub("", "".join(pieces))).strip()
 
 
 def _word_bytes(encoding: str, text: str) -> bytes:

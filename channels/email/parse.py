@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from email.message import Message as MimePart
 from email.policy import compat32
 
+from caseboard.contacts import CONTROL_CHARACTERS
 from channels.email.charsets import decode_bytes, decode_header
 from channels.email.plain import Headers, plain_content, split_plain
 from channels.email.text import html_to_text, looks_binary, split_reply, tidy
@@ -31,7 +32,6 @@ _PART_MARKER = re.compile(rb"^content-type:", re.IGNORECASE | re.MULTILINE)
 _BOUNDARY = re.compile(rb'boundary\s*=\s*"?([^"\s;]{1,70})', re.IGNORECASE)
 _DELIMITER = re.compile(rb"^--(\S{1,72})", re.MULTILINE)
 MAX_HEADER_ID_CHARS = 250  # Message.external_id / thread_id are VARCHAR(255)
-_HEADER_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _AUTO_SENDERS = re.compile(r"^(mailer-daemon|postmaster|mail-daemon|mailerdaemon)$", re.I)
 _BOUNCE_SUBJECT = re.compile(
     r"undeliver|delivery status notification|returned mail|undelivered mail|delivery fail"
@@ -395,7 +395,7 @@ def _header_index(message: MimePart) -> Headers:
         index = {}
         for key, value in message.raw_items():
             # NUL and other controls are not allowed in headers; dropped before any use.
-            index.setdefault(key.lower(), []).append(_HEADER_CONTROLS.sub("", str(value)))
+            index.setdefault(key.lower(), []).append(CONTROL_CHARACTERS.sub("", str(value)))
         setattr(message, "_cc_raw_headers", index)  # noqa: B010 (not a declared attribute)
     return index
 

@@ -9,6 +9,8 @@ import html
 import re
 from html.parser import HTMLParser
 
+from caseboard.contacts import CONTROL_CHARACTERS
+
 _BLOCK = {"p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul",
           "ol", "blockquote", "pre", "hr", "section", "article", "header", "footer", "dt", "dd"}
 _SKIP = {"script", "style", "title", "template", "noscript"}
@@ -79,14 +81,13 @@ def html_to_text(markup: str) -> str:
     return tidy("".join(parser.parts))
 
 
-_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
 def tidy(text: str) -> str:
     """Normalise line ends, drop control characters and trailing spaces, squeeze blank lines."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " ")
-    text = _CONTROLS.sub("", text)
+    text = CONTROL_CHARACTERS.sub("", text)
     lines = [line.rstrip() for line in text.split("\n")]
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 

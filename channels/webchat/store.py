@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy import event, orm
 from sqlmodel import Session, col, func, select
 
+from caseboard.contacts import CONTROL_CHARACTERS
 from caseboard.db import insert_returning_id
 from caseboard.models import Message, table_of, utcnow
 from caseboard.services import Services
@@ -80,9 +81,6 @@ class LineView:
                 "at": self.at, "client_id": self.client_id}
 
 
-# C0 control characters other than tab, line feed and carriage return: a citizen never means
-# them, PostgreSQL refuses NUL in text, and the others garble the transcript and the board.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # A surrogate left alone in a str (JSON may carry "\\ud800"): no database can store it.
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -90,7 +88,7 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 def clean_text(value: object) -> str:
     """What the chat stores of a person's text: without control characters, and a lone
     surrogate as U+FFFD."""
-    return _LONE_SURROGATE.sub("\ufffd", _CONTROL.sub("", str(value or "")))
+    return _LONE_SURROGATE.sub("\ufffd", CONTROL_CHARACTERS.sub("", str(value or "")))
 
 
 def new_session_id() -> str:
