@@ -43,7 +43,10 @@ def test_an_agent_corrects_the_text_beside_the_scan(
     page = signed_in_page("alice")
     page.goto(f"/board/case/{result.reference}")
     page.click("a.letter-text-link")
-    assert page.locator("img[alt='Scan of page 1']").evaluate("i => i.naturalWidth") == 600
+    scan_image = page.locator("img[alt='Scan of page 1']")
+    # Read its size once the browser has loaded it (CI caught it still at 0 on a busy machine).
+    scan_image.evaluate("i => i.complete ? true : new Promise(done => i.onload = i.onerror = done)")
+    assert scan_image.evaluate("i => i.naturalWidth") == 600
     assert "Check the text" in page.inner_text("#page-1")
     assert page.input_value("#text-1") == misread
     corrected = f"Black mould in my flat {marker} {PAYLOAD}"
